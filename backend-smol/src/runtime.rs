@@ -1,0 +1,291 @@
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyrt_core::Runtime;
+use anyrt_core::net::ToSocketAddrs;
+use anyrt_core::task::{AsyncScope, CatchPanic, ThreadHandle, assert_may_block, catch_panic};
+use async_executor::Executor;
+use async_io::Async;
+
+use crate::net::{TcpListener, TcpStream, UdpSocket};
+use crate::spawn::JoinHandle;
+use crate::time::Sleep;
+
+/// A handle to a smol runtime: an executor run by worker threads of its own.
+///
+/// The runtime runs while any clone of the handle exists; it stops when the last clone is
+/// dropped (from any thread, including one of its own tasks), or at once on
+/// [`Smol::shutdown`].
+#[derive(Clone, Debug)]
+pub struct Smol {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    // `None` once shut down. Taking the executor out and dropping it cancels every task
+    // still in it; the read lock on spawn is uncontended.
+    executor: RwLock<Option<Arc<Executor<'static>>>>,
+    // Closed to tell the workers to stop.
+    stop: async_channel::Sender<()>,
+    workers: Mutex<Vec<thread::JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let executor = self
+            .executor
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let workers = std::mem::take(self.workers.get_mut().unwrap_or_else(|e| e.into_inner()));
+        stop(executor, &self.stop, workers);
+    }
+}
+
+/// Stops the workers and drops the executor (cancelling its tasks). Never joins the
+/// calling thread, so it is safe from inside one of the runtime's own tasks.
+fn stop(
+    executor: Option<Arc<Executor<'static>>>,
+    signal: &async_channel::Sender<()>,
+    workers: Vec<thread::JoinHandle<()>>,
+) {
+    signal.close();
+    let me = thread::current().id();
+    for w in workers {
+        if w.thread().id() != me {
+            // A worker only panics if a task's destructor does; nothing to report then.
+            let _ = w.join();
+        }
+    }
+    // If this is a worker thread, it holds the last reference until its loop returns.
+    drop(executor);
+}
+
+/// Settings for a [`Smol`] runtime; made by [`Smol::builder`].
+#[derive(Debug, Clone, Default)]
+pub struct Builder {
+    workers: Option<usize>,
+    thread_name: Option<String>,
+}
+
+impl Builder {
+    /// The number of worker threads (default: one per CPU).
+    pub fn workers(mut self, n: usize) -> Builder {
+        self.workers = Some(n);
+        self
+    }
+
+    /// The name of the worker threads (default: `anyrt-smol`).
+    pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
+        self.thread_name = Some(name.into());
+        self
+    }
+
+    /// Starts the runtime.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` if `workers` is zero; the OS error if a thread cannot be started.
+    pub fn build(self) -> io::Result<Smol> {
+        let n = match self.workers {
+            Some(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "a runtime needs at least one worker thread",
+                ));
+            }
+            Some(n) => n,
+            None => thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let name = self.thread_name.unwrap_or_else(|| "anyrt-smol".into());
+        let executor = Arc::new(Executor::new());
+        let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
+        let mut workers = Vec::with_capacity(n);
+        for _ in 0..n {
+            let ex = executor.clone();
+            let signal = stop_rx.clone();
+            let spawned = thread::Builder::new().name(name.clone()).spawn(move || {
+                async_io::block_on(ex.run(async move {
+                    // Ends when the sender is closed.
+                    let _ = signal.recv().await;
+                }));
+            });
+            match spawned {
+                Ok(w) => workers.push(w),
+                Err(e) => {
+                    stop(Some(executor), &stop_tx, workers);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(Smol {
+            inner: Arc::new(Inner {
+                executor: RwLock::new(Some(executor)),
+                stop: stop_tx,
+                workers: Mutex::new(workers),
+            }),
+        })
+    }
+}
+
+impl Smol {
+    /// Starts a runtime with one worker thread per CPU.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the OS refuses to start its threads; use [`Smol::builder`] to get an
+    /// error instead.
+    pub fn new() -> Smol {
+        Smol::builder()
+            .build()
+            .expect("failed to start a smol runtime")
+    }
+
+    /// Settings for a new runtime.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// Stops the runtime now: the workers exit (this waits for them, unless called from one
+    /// of them), pending tasks are dropped, and a later spawn yields a cancelled
+    /// [`JoinHandle`].
+    pub fn shutdown(&self) {
+        let executor = self
+            .inner
+            .executor
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let workers =
+            std::mem::take(&mut *self.inner.workers.lock().unwrap_or_else(|e| e.into_inner()));
+        stop(executor, &self.inner.stop, workers);
+    }
+
+    fn is_shut_down(&self) -> bool {
+        self.inner
+            .executor
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none()
+    }
+}
+
+impl Default for Smol {
+    fn default() -> Smol {
+        Smol::new()
+    }
+}
+
+impl Runtime for Smol {
+    type JoinHandle<T: Send + 'static> = JoinHandle<T>;
+    type Sleep = Sleep;
+    type TcpListener = TcpListener;
+    type TcpStream = TcpStream;
+    type UdpSocket = UdpSocket;
+
+    fn name(&self) -> &'static str {
+        "smol"
+    }
+
+    fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let guard = self
+            .inner
+            .executor
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        match guard.as_ref() {
+            Some(ex) => JoinHandle::task(ex.spawn(CatchPanic::new(AsyncScope::new(future)))),
+            None => JoinHandle::cancelled(),
+        }
+    }
+
+    fn spawn_blocking<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        if self.is_shut_down() {
+            return JoinHandle::cancelled();
+        }
+        JoinHandle::task(blocking::unblock(move || catch_panic(f)))
+    }
+
+    fn spawn_implicit<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        if self.is_shut_down() {
+            return JoinHandle::cancelled();
+        }
+        JoinHandle::thread(ThreadHandle::spawn("anyrt-implicit", f))
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        assert_may_block("Runtime::block_on");
+        async_io::block_on(AsyncScope::new(future))
+    }
+
+    fn sleep(&self, duration: Duration) -> Sleep {
+        Sleep::after(duration)
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> Sleep {
+        Sleep::until(deadline)
+    }
+
+    fn tcp_listen<A: ToSocketAddrs>(
+        &self,
+        addr: A,
+    ) -> impl Future<Output = io::Result<TcpListener>> + Send {
+        let query = addr.to_addr_query();
+        let rt = self.clone();
+        async move {
+            let l = query
+                .try_each(&rt, |a: SocketAddr| async move {
+                    Async::<std::net::TcpListener>::bind(a)
+                })
+                .await?;
+            Ok(TcpListener::new(l))
+        }
+    }
+
+    fn tcp_connect<A: ToSocketAddrs>(
+        &self,
+        addr: A,
+    ) -> impl Future<Output = io::Result<TcpStream>> + Send {
+        let query = addr.to_addr_query();
+        let rt = self.clone();
+        async move {
+            let s = query
+                .try_each(&rt, Async::<std::net::TcpStream>::connect)
+                .await?;
+            Ok(TcpStream::new(s))
+        }
+    }
+
+    fn udp_bind<A: ToSocketAddrs>(
+        &self,
+        addr: A,
+    ) -> impl Future<Output = io::Result<UdpSocket>> + Send {
+        let query = addr.to_addr_query();
+        let rt = self.clone();
+        async move {
+            let s = query
+                .try_each(&rt, |a: SocketAddr| async move {
+                    Async::<std::net::UdpSocket>::bind(a)
+                })
+                .await?;
+            Ok(UdpSocket::new(s))
+        }
+    }
+}

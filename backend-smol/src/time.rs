@@ -1,0 +1,39 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use async_io::Timer;
+
+/// The Smol backend's sleep future: an async-io timer.
+#[derive(Debug)]
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Sleep {
+    timer: Timer,
+}
+
+impl Sleep {
+    pub(crate) fn after(duration: Duration) -> Sleep {
+        match Instant::now().checked_add(duration) {
+            Some(deadline) => Sleep::until(deadline),
+            // Beyond what `Instant` can hold: never fires.
+            None => Sleep {
+                timer: Timer::never(),
+            },
+        }
+    }
+
+    pub(crate) fn until(deadline: Instant) -> Sleep {
+        Sleep {
+            timer: Timer::at(deadline),
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.timer).poll(cx).map(drop)
+    }
+}

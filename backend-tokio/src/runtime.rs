@@ -1,0 +1,293 @@
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use anyrt_core::net::ToSocketAddrs;
+use anyrt_core::task::{AsyncScope, ThreadHandle, assert_may_block};
+use anyrt_core::{JoinError, Runtime};
+use pin_project_lite::pin_project;
+
+use crate::net::{TcpListener, TcpStream, UdpSocket};
+use crate::spawn::JoinHandle;
+
+/// How long an explicit shutdown (or the drop of the last handle) waits for the runtime's
+/// threads to exit, when it is called from outside the runtime.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(1);
+
+/// A handle to a tokio runtime: a cheap, clonable [`Runtime`].
+///
+/// A runtime made by [`Tokio::new`] or [`Tokio::builder`] is owned by its handles: it stops
+/// when the last clone is dropped (from any thread, including one of its own tasks), or at
+/// once on [`Tokio::shutdown`]. A handle made by [`Tokio::from_handle`] borrows a runtime
+/// its caller owns.
+#[derive(Clone, Debug)]
+pub struct Tokio {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    handle: tokio::runtime::Handle,
+    owned: Mutex<Option<tokio::runtime::Runtime>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let owned = self
+            .owned
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        stop(owned);
+    }
+}
+
+/// Stops an owned runtime without panicking or deadlocking, wherever it is called from.
+fn stop(rt: Option<tokio::runtime::Runtime>) {
+    let Some(rt) = rt else { return };
+    if tokio::runtime::Handle::try_current().is_ok() {
+        // Inside a runtime (one of this runtime's own tasks or blocking threads, or
+        // another runtime): waiting would panic, or wait on ourselves. Signal and go.
+        rt.shutdown_background();
+    } else {
+        rt.shutdown_timeout(SHUTDOWN_WAIT);
+    }
+}
+
+/// Settings for a [`Tokio`] runtime; made by [`Tokio::builder`].
+#[derive(Debug, Clone, Default)]
+pub struct Builder {
+    workers: Option<usize>,
+    thread_name: Option<String>,
+}
+
+impl Builder {
+    /// The number of worker threads (default: one per CPU).
+    pub fn workers(mut self, n: usize) -> Builder {
+        self.workers = Some(n);
+        self
+    }
+
+    /// The name of the worker threads (default: `anyrt-tokio`).
+    pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
+        self.thread_name = Some(name.into());
+        self
+    }
+
+    /// Starts the runtime.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` if `workers` is zero; the OS error if the threads cannot be started.
+    pub fn build(self) -> io::Result<Tokio> {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.enable_all()
+            .thread_name(self.thread_name.unwrap_or_else(|| "anyrt-tokio".into()));
+        if let Some(n) = self.workers {
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "a runtime needs at least one worker thread",
+                ));
+            }
+            b.worker_threads(n);
+        }
+        let rt = b.build()?;
+        Ok(Tokio {
+            inner: Arc::new(Inner {
+                handle: rt.handle().clone(),
+                owned: Mutex::new(Some(rt)),
+            }),
+        })
+    }
+}
+
+impl Tokio {
+    /// Starts a multi-thread tokio runtime with default settings.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the OS refuses to start its threads; use [`Tokio::builder`] to get an
+    /// error instead.
+    pub fn new() -> Tokio {
+        Tokio::builder()
+            .build()
+            .expect("failed to start a tokio runtime")
+    }
+
+    /// Settings for a new runtime.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// Wraps a runtime the caller owns, to embed anyrt in an existing tokio program.
+    ///
+    /// [`shutdown`](Tokio::shutdown) has no effect on such a handle.
+    pub fn from_handle(handle: tokio::runtime::Handle) -> Tokio {
+        Tokio {
+            inner: Arc::new(Inner {
+                handle,
+                owned: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Stops an owned runtime now: pending tasks are dropped and a later spawn yields a
+    /// cancelled [`JoinHandle`]. Called from outside the runtime, it waits up to one second
+    /// for the worker threads to exit.
+    pub fn shutdown(&self) {
+        let owned = self
+            .inner
+            .owned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        stop(owned);
+    }
+
+    /// The tokio handle this runtime spawns on.
+    pub fn handle(&self) -> &tokio::runtime::Handle {
+        &self.inner.handle
+    }
+
+    /// Wraps `fut` so that every poll runs inside this runtime's context: tokio sockets
+    /// register with the runtime that made them, whoever polls the future.
+    pub(crate) fn in_context<F: Future>(&self, fut: F) -> InContext<F> {
+        InContext {
+            handle: self.inner.handle.clone(),
+            fut,
+        }
+    }
+}
+
+impl Default for Tokio {
+    fn default() -> Tokio {
+        Tokio::new()
+    }
+}
+
+pin_project! {
+    /// A future polled inside a tokio runtime's context.
+    pub(crate) struct InContext<F> {
+        handle: tokio::runtime::Handle,
+        #[pin]
+        fut: F,
+    }
+}
+
+impl<F: Future> Future for InContext<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _guard = this.handle.enter();
+        this.fut.poll(cx)
+    }
+}
+
+impl Runtime for Tokio {
+    type JoinHandle<T: Send + 'static> = JoinHandle<T>;
+    type Sleep = tokio::time::Sleep;
+    type TcpListener = TcpListener;
+    type TcpStream = TcpStream;
+    type UdpSocket = UdpSocket;
+
+    fn name(&self) -> &'static str {
+        "tokio"
+    }
+
+    fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        JoinHandle::task(self.inner.handle.spawn(AsyncScope::new(future)))
+    }
+
+    fn spawn_blocking<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        JoinHandle::task(self.inner.handle.spawn_blocking(f))
+    }
+
+    fn spawn_implicit<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let handle = self.inner.handle.clone();
+        JoinHandle::thread(ThreadHandle::spawn("anyrt-implicit", move || {
+            // Inside the runtime's context, so tokio-ecosystem code works here too.
+            let _guard = handle.enter();
+            f()
+        }))
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        assert_may_block("Runtime::block_on");
+        self.inner.handle.block_on(AsyncScope::new(future))
+    }
+
+    fn sleep(&self, duration: Duration) -> tokio::time::Sleep {
+        let _guard = self.inner.handle.enter();
+        tokio::time::sleep(duration)
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> tokio::time::Sleep {
+        let _guard = self.inner.handle.enter();
+        tokio::time::sleep_until(deadline.into())
+    }
+
+    fn tcp_listen<A: ToSocketAddrs>(
+        &self,
+        addr: A,
+    ) -> impl Future<Output = io::Result<TcpListener>> + Send {
+        let query = addr.to_addr_query();
+        let rt = self.clone();
+        self.in_context(async move {
+            let l = query
+                .try_each(
+                    &rt,
+                    |a| async move { tokio::net::TcpListener::bind(a).await },
+                )
+                .await?;
+            Ok(TcpListener::new(l, rt.inner.handle.clone()))
+        })
+    }
+
+    fn tcp_connect<A: ToSocketAddrs>(
+        &self,
+        addr: A,
+    ) -> impl Future<Output = io::Result<TcpStream>> + Send {
+        let query = addr.to_addr_query();
+        let rt = self.clone();
+        self.in_context(async move {
+            let s = query.try_each(&rt, tokio::net::TcpStream::connect).await?;
+            Ok(TcpStream::new(s))
+        })
+    }
+
+    fn udp_bind<A: ToSocketAddrs>(
+        &self,
+        addr: A,
+    ) -> impl Future<Output = io::Result<UdpSocket>> + Send {
+        let query = addr.to_addr_query();
+        let rt = self.clone();
+        self.in_context(async move {
+            let s = query.try_each(&rt, tokio::net::UdpSocket::bind).await?;
+            Ok(UdpSocket::new(s))
+        })
+    }
+}
+
+pub(crate) fn map_join_error(e: tokio::task::JoinError) -> JoinError {
+    match e.try_into_panic() {
+        Ok(payload) => JoinError::panic(payload),
+        Err(_) => JoinError::cancelled(),
+    }
+}

@@ -1,0 +1,335 @@
+//! Task handles and the errors a join can report.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+
+use futures_channel::oneshot;
+
+/// A handle to a spawned task: awaiting it yields the task's output.
+///
+/// # Contract for implementers
+///
+/// * Awaiting the handle yields `Ok(output)` once the task has finished, `Err(e)` with
+///   [`JoinError::is_panic`] if the task panicked (the runtime itself keeps running), and
+///   `Err(e)` with [`JoinError::is_cancelled`] if the task was aborted or its runtime shut
+///   down before it finished.
+/// * Dropping the handle *detaches* the task: it runs on to completion and its output is
+///   dropped.
+/// * [`abort`](JoinHandle::abort) asks the task to stop: its future is dropped at its next
+///   suspension point (at once if it is not running). Aborting a finished task has no
+///   effect. A blocking task (`spawn_blocking`, `spawn_implicit`) that has already started
+///   cannot be interrupted: it runs to its end, but its handle still reports cancellation.
+pub trait JoinHandle<T>: Future<Output = Result<T, JoinError>> + Send + Unpin + 'static {
+    /// Cancels the task at its next suspension point.
+    fn abort(&self);
+
+    /// Returns `true` once the task has finished (completed, panicked or been cancelled).
+    fn is_finished(&self) -> bool;
+}
+
+/// The error a [`JoinHandle`] yields when its task did not complete normally.
+pub struct JoinError {
+    repr: Repr,
+}
+
+enum Repr {
+    Cancelled,
+    // `Box<dyn Any + Send>` is not `Sync`; the mutex makes the error `Sync` without unsafe.
+    Panic(Mutex<Box<dyn Any + Send + 'static>>),
+}
+
+impl JoinError {
+    /// An error for a task that was cancelled (aborted, or its runtime shut down).
+    ///
+    /// For backend implementers; users receive join errors from handles.
+    pub fn cancelled() -> JoinError {
+        JoinError {
+            repr: Repr::Cancelled,
+        }
+    }
+
+    /// An error for a task that panicked with `payload`.
+    ///
+    /// For backend implementers; users receive join errors from handles.
+    pub fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
+        JoinError {
+            repr: Repr::Panic(Mutex::new(payload)),
+        }
+    }
+
+    /// Returns `true` if the task was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// Returns `true` if the task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic(_))
+    }
+
+    /// Consumes the error, returning the panic payload.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the error is not a panic: check [`is_panic`](JoinError::is_panic) or use
+    /// [`try_into_panic`](JoinError::try_into_panic).
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        self.try_into_panic()
+            .expect("`JoinError::into_panic` called on an error that is not a panic")
+    }
+
+    /// Consumes the error, returning the panic payload if the task panicked.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.repr {
+            Repr::Panic(p) => Ok(p.into_inner().unwrap_or_else(|e| e.into_inner())),
+            Repr::Cancelled => Err(self),
+        }
+    }
+
+    /// The panic message, when the payload is a string (as `panic!` makes it).
+    fn panic_message(&self) -> Option<String> {
+        let Repr::Panic(p) = &self.repr else {
+            return None;
+        };
+        let p = p.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = p.downcast_ref::<&'static str>() {
+            Some((*s).to_owned())
+        } else {
+            p.downcast_ref::<String>().cloned()
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+            Repr::Panic(_) => match self.panic_message() {
+                Some(m) => write!(f, "JoinError::Panic({m:?})"),
+                None => f.write_str("JoinError::Panic(..)"),
+            },
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => f.write_str("task was cancelled"),
+            Repr::Panic(_) => match self.panic_message() {
+                Some(m) => write!(f, "task panicked: {m}"),
+                None => f.write_str("task panicked"),
+            },
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+impl From<JoinError> for io::Error {
+    fn from(e: JoinError) -> io::Error {
+        let kind = if e.is_cancelled() {
+            io::ErrorKind::Interrupted
+        } else {
+            io::ErrorKind::Other
+        };
+        io::Error::new(kind, e)
+    }
+}
+
+/// Runs `f`, turning a panic into a [`JoinError`].
+///
+/// A helper for backends that run closures on threads of their own.
+pub fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, JoinError> {
+    panic::catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::panic)
+}
+
+/// A [`JoinHandle`] for a closure that runs on an OS thread of its own.
+///
+/// Tokio and Smol run implicit (blocking-style) tasks this way: an implicit task may block
+/// for as long as it likes, or wait on another implicit task, without taking a slot of a
+/// capped blocking pool. The thread costs what a `std::thread` costs (a 2 MiB virtual
+/// stack reservation and a kernel task).
+#[derive(Debug)]
+pub struct ThreadHandle<T> {
+    rx: Option<oneshot::Receiver<Result<T, JoinError>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    aborted: AtomicBool,
+}
+
+impl<T: Send + 'static> ThreadHandle<T> {
+    /// Spawns `f` on a new OS thread named `name`.
+    ///
+    /// If the OS refuses to create the thread, the handle yields a [`JoinError`] whose
+    /// panic payload names the OS error: the caller is not made to panic.
+    pub fn spawn<F>(name: &str, f: F) -> ThreadHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let spawned = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || {
+                // The receiver may be gone (detached handle): the output is then dropped.
+                let _ = tx.send(catch_panic(f));
+            });
+        match spawned {
+            Ok(thread) => ThreadHandle {
+                rx: Some(rx),
+                thread: Some(thread),
+                aborted: AtomicBool::new(false),
+            },
+            Err(e) => ThreadHandle::failed(JoinError::panic(Box::new(format!(
+                "failed to spawn an OS thread for the task: {e}"
+            )))),
+        }
+    }
+
+    fn failed(err: JoinError) -> ThreadHandle<T> {
+        let (tx, rx) = oneshot::channel();
+        let _ = tx.send(Err(err));
+        ThreadHandle {
+            rx: Some(rx),
+            thread: None,
+            aborted: AtomicBool::new(false),
+        }
+    }
+}
+
+impl<T: Send + 'static> Future for ThreadHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.aborted.load(Ordering::Acquire) {
+            self.rx = None;
+            return Poll::Ready(Err(JoinError::cancelled()));
+        }
+        let Some(rx) = self.rx.as_mut() else {
+            // Polled again after completion: report cancellation rather than hang.
+            return Poll::Ready(Err(JoinError::cancelled()));
+        };
+        match Pin::new(rx).poll(cx) {
+            Poll::Ready(Ok(res)) => {
+                self.rx = None;
+                Poll::Ready(res)
+            }
+            // The sender is dropped without a value only if the thread died before sending,
+            // which `catch_panic` rules out short of an abort of the process.
+            Poll::Ready(Err(oneshot::Canceled)) => {
+                self.rx = None;
+                Poll::Ready(Err(JoinError::cancelled()))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: Send + 'static> JoinHandle<T> for ThreadHandle<T> {
+    fn abort(&self) {
+        if !self.is_finished() {
+            self.aborted.store(true, Ordering::Release);
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        // Dropping the std handle (when this one drops) detaches the thread.
+        self.rx.is_none() || self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+}
+
+std::thread_local! {
+    static IN_ASYNC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+pin_project_lite::pin_project! {
+    /// Marks the thread as "inside an async task" while the wrapped future is polled.
+    ///
+    /// Tokio and Smol wrap every task (and `block_on`'s future) in it, so that blocking
+    /// calls made there by mistake are reported by [`assert_may_block`] instead of stalling
+    /// a worker or deadlocking. A backend whose tasks may block (Green) does not use it.
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct AsyncScope<F> {
+        #[pin]
+        fut: F,
+    }
+}
+
+impl<F> AsyncScope<F> {
+    /// Wraps `fut`.
+    pub fn new(fut: F) -> AsyncScope<F> {
+        AsyncScope { fut }
+    }
+}
+
+struct RestoreScope(bool);
+
+impl Drop for RestoreScope {
+    fn drop(&mut self) {
+        IN_ASYNC.with(|f| f.set(self.0));
+    }
+}
+
+impl<F: Future> Future for AsyncScope<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let _restore = RestoreScope(IN_ASYNC.with(|f| f.replace(true)));
+        self.project().fut.poll(cx)
+    }
+}
+
+/// Panics with a message that names the fix if the current thread is polling an async task
+/// (inside an [`AsyncScope`]): blocking there would stall the executor or deadlock.
+///
+/// Backends whose `block_on` must not run inside their tasks call it first; the implicit
+/// API calls it through `block_on`.
+#[track_caller]
+pub fn assert_may_block(what: &str) {
+    if IN_ASYNC.with(|f| f.get()) {
+        panic!(
+            "{what} called from inside an async task: blocking there would stall the \
+             executor. Run blocking-style code with `anyrt::implicit::spawn` or \
+             `Runtime::spawn_implicit` (or `spawn_blocking`), and `.await` async code instead"
+        );
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future that turns a panic in `poll` into [`JoinError::panic`].
+    ///
+    /// For backends whose executor does not catch panics itself.
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct CatchPanic<F> {
+        #[pin]
+        fut: F,
+    }
+}
+
+impl<F> CatchPanic<F> {
+    /// Wraps `fut`.
+    pub fn new(fut: F) -> CatchPanic<F> {
+        CatchPanic { fut }
+    }
+}
+
+impl<F: Future> Future for CatchPanic<F> {
+    type Output = Result<F::Output, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let fut = self.project().fut;
+        match panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(payload) => Poll::Ready(Err(JoinError::panic(payload))),
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Timeouts, intervals and yielding, built once on [`Runtime::sleep`].
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use pin_project_lite::pin_project;
+
+use crate::Runtime;
+
+/// The error a [`Timeout`] yields when its deadline passes first.
+///
+/// Converts into an [`io::Error`] of kind [`io::ErrorKind::TimedOut`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl Elapsed {
+    /// A new `Elapsed` (for implementers of timeouts of their own).
+    pub fn new() -> Elapsed {
+        Elapsed(())
+    }
+}
+
+impl Default for Elapsed {
+    fn default() -> Elapsed {
+        Elapsed::new()
+    }
+}
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+impl From<Elapsed> for io::Error {
+    fn from(e: Elapsed) -> io::Error {
+        io::Error::new(io::ErrorKind::TimedOut, e)
+    }
+}
+
+pin_project! {
+    /// A future with a time limit; made by [`RuntimeExt::timeout`](crate::RuntimeExt::timeout).
+    ///
+    /// The inner future is polled first, so a future that is ready at its deadline still
+    /// wins.
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct Timeout<R: Runtime, F> {
+        #[pin]
+        future: F,
+        #[pin]
+        sleep: R::Sleep,
+    }
+}
+
+impl<R: Runtime, F> Timeout<R, F> {
+    pub(crate) fn new(sleep: R::Sleep, future: F) -> Self {
+        Timeout { future, sleep }
+    }
+
+    /// The wrapped future.
+    pub fn get_ref(&self) -> &F {
+        &self.future
+    }
+
+    /// Unwraps the inner future.
+    pub fn into_inner(self) -> F {
+        self.future
+    }
+}
+
+impl<R: Runtime, F: fmt::Debug> fmt::Debug for Timeout<R, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timeout")
+            .field("future", &self.future)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Runtime, F: Future> Future for Timeout<R, F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(v) = this.future.poll(cx) {
+            return Poll::Ready(Ok(v));
+        }
+        match this.sleep.poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed::new())),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// A ticker; made by [`RuntimeExt::interval`](crate::RuntimeExt::interval).
+///
+/// Ticks are scheduled at `start + k * period`. A tick that is late does not shift the
+/// schedule: missed ticks complete at once, one per call (tokio's default "burst"
+/// behaviour).
+#[derive(Debug)]
+pub struct Interval<R: Runtime> {
+    rt: R,
+    period: Duration,
+    next: Instant,
+}
+
+impl<R: Runtime> Interval<R> {
+    pub(crate) fn new(rt: R, period: Duration) -> Self {
+        assert!(
+            period > Duration::ZERO,
+            "`interval` period must be non-zero"
+        );
+        let next = rt.now();
+        Interval { rt, period, next }
+    }
+
+    /// Waits for the next tick and returns the instant it was scheduled for.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if the returned future is dropped before it completes, no tick is lost.
+    pub async fn tick(&mut self) -> Instant {
+        let at = self.next;
+        if self.rt.now() < at {
+            self.rt.sleep_until(at).await;
+        }
+        self.next = at + self.period;
+        at
+    }
+
+    /// The period between ticks.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+
+    /// Restarts the schedule: the next tick is one period from now.
+    pub fn reset(&mut self) {
+        self.next = self.rt.now() + self.period;
+    }
+}
+
+/// Yields once to the scheduler; made by [`RuntimeExt::yield_now`](crate::RuntimeExt::yield_now).
+#[derive(Debug, Default)]
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl YieldNow {
+    pub(crate) fn new() -> YieldNow {
+        YieldNow { yielded: false }
+    }
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

@@ -1,0 +1,151 @@
+//! The attribute macros of [anyrt](https://docs.rs/anyrt): `#[anyrt::test]` and
+//! `#[anyrt::main]`. Use them through the `anyrt` crate, which decides (by its features)
+//! which backends exist.
+
+#![forbid(unsafe_code)]
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2};
+use quote::{ToTokens, quote};
+use syn::{FnArg, GenericParam, ItemFn, ReturnType, parse_macro_input};
+
+/// Runs one test body on every backend the `anyrt` crate has enabled.
+///
+/// ```ignore
+/// #[anyrt::test]
+/// async fn roundtrip<R: anyrt::Runtime>(rt: R) { /* async body, run with rt.block_on */ }
+///
+/// #[anyrt::test]
+/// fn roundtrip_implicit<R: anyrt::Runtime>(rt: R) { /* blocking-style body, an implicit thread */ }
+/// ```
+///
+/// Each expands to one `#[test]` per backend: `roundtrip::tokio`, `roundtrip::smol`,
+/// `roundtrip::green`. Each test gets a fresh runtime (Green: the process-wide scheduler),
+/// shut down when the test ends.
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    let item = parse_macro_input!(item as ItemFn);
+    expand_test(args.into(), item).unwrap_or_else(|e| e.to_compile_error().into())
+}
+
+/// Runs `async fn main` on anyrt's default runtime (`anyrt::runtime()`).
+///
+/// ```ignore
+/// #[anyrt::main]
+/// async fn main() -> std::io::Result<()> {
+///     Ok(())
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    let item = parse_macro_input!(item as ItemFn);
+    expand_main(args.into(), item).unwrap_or_else(|e| e.to_compile_error().into())
+}
+
+const TEST_SHAPE: &str =
+    "`async fn name<R: anyrt::Runtime>(rt: R)` or `fn name<R: anyrt::Runtime>(rt: R)`";
+
+fn expand_test(args: TokenStream2, item: ItemFn) -> syn::Result<TokenStream> {
+    if !args.is_empty() {
+        return Err(syn::Error::new_spanned(
+            args,
+            "#[anyrt::test] takes no arguments",
+        ));
+    }
+    let sig = &item.sig;
+    let type_params: Vec<_> = sig
+        .generics
+        .params
+        .iter()
+        .filter(|p| !matches!(p, GenericParam::Lifetime(_)))
+        .collect();
+    if type_params.len() != 1 || !matches!(type_params[0], GenericParam::Type(_)) {
+        let span = if sig.generics.params.is_empty() {
+            sig.ident.span()
+        } else {
+            syn::spanned::Spanned::span(&sig.generics)
+        };
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "#[anyrt::test] functions must be generic over the runtime, with one type \
+                 parameter: {TEST_SHAPE}"
+            ),
+        ));
+    }
+    if sig.inputs.len() != 1 || !matches!(sig.inputs[0], FnArg::Typed(_)) {
+        let span = if sig.inputs.is_empty() {
+            sig.paren_token.span.join()
+        } else {
+            syn::spanned::Spanned::span(&sig.inputs)
+        };
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "#[anyrt::test] functions take exactly one parameter, the runtime: {TEST_SHAPE}"
+            ),
+        ));
+    }
+    let name = &sig.ident;
+    let kind = if sig.asyncness.is_some() {
+        quote!(async)
+    } else {
+        quote!(implicit)
+    };
+    let ret = match &sig.output {
+        ReturnType::Default => quote!(),
+        ReturnType::Type(arrow, ty) => quote!(#arrow #ty),
+    };
+    let mut stamped = TokenStream2::new();
+    for backend in ["tokio", "smol", "green"] {
+        let mac = syn::Ident::new(&format!("__anyrt_test_{backend}"), Span::call_site());
+        stamped.extend(quote! { ::anyrt::#mac!(#name, #kind, (#ret)); });
+    }
+    let vis = &item.vis;
+    let mut item = item.clone();
+    item.attrs.push(syn::parse_quote!(#[allow(dead_code)]));
+    let item = item.into_token_stream();
+    Ok(quote! {
+        #item
+        #[cfg(test)]
+        #[allow(non_snake_case)]
+        #vis mod #name {
+            #stamped
+        }
+    }
+    .into())
+}
+
+fn expand_main(args: TokenStream2, item: ItemFn) -> syn::Result<TokenStream> {
+    if !args.is_empty() {
+        return Err(syn::Error::new_spanned(
+            args,
+            "#[anyrt::main] takes no arguments",
+        ));
+    }
+    let sig = &item.sig;
+    if sig.asyncness.is_none() {
+        return Err(syn::Error::new(
+            sig.fn_token.span,
+            "#[anyrt::main] expects an `async fn`",
+        ));
+    }
+    if !sig.inputs.is_empty() || !sig.generics.params.is_empty() {
+        return Err(syn::Error::new(
+            sig.ident.span(),
+            "#[anyrt::main] functions take no parameters and no generics",
+        ));
+    }
+    let attrs = &item.attrs;
+    let vis = &item.vis;
+    let name = &sig.ident;
+    let ret = &sig.output;
+    let body = &item.block;
+    Ok(quote! {
+        #(#attrs)*
+        #vis fn #name() #ret {
+            ::anyrt::__anyrt_main!(async move #body)
+        }
+    }
+    .into())
+}

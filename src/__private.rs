@@ -1,0 +1,158 @@
+//! Support for the macros; not a public API.
+
+use std::future::Future;
+
+use crate::Runtime;
+
+/// What the test macros need of a backend: a fresh runtime per test, stopped at its end.
+pub trait TestRuntime: Runtime {
+    /// A runtime for one test.
+    fn for_test() -> Self;
+    /// Stops it (a no-op where the runtime is process-wide).
+    fn stop(&self);
+}
+
+#[cfg(feature = "tokio")]
+impl TestRuntime for crate::Tokio {
+    fn for_test() -> Self {
+        crate::Tokio::builder()
+            .workers(2)
+            .build()
+            .expect("failed to start a tokio runtime")
+    }
+    fn stop(&self) {
+        self.shutdown();
+    }
+}
+
+#[cfg(feature = "smol")]
+impl TestRuntime for crate::Smol {
+    fn for_test() -> Self {
+        crate::Smol::builder()
+            .workers(2)
+            .build()
+            .expect("failed to start a smol runtime")
+    }
+    fn stop(&self) {
+        self.shutdown();
+    }
+}
+
+struct StopOnDrop<'a, R: TestRuntime>(&'a R);
+
+impl<R: TestRuntime> Drop for StopOnDrop<'_, R> {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
+/// Runs an async test body with `rt.block_on`, then stops the runtime (also on panic).
+pub fn run_async_test<R, F, Fut>(body: F) -> Fut::Output
+where
+    R: TestRuntime,
+    F: FnOnce(R) -> Fut,
+    Fut: Future,
+{
+    let rt = R::for_test();
+    let _stop = StopOnDrop(&rt);
+    rt.block_on(body(rt.clone()))
+}
+
+/// Runs a blocking-style test body as an implicit thread, then stops the runtime; a panic
+/// in the body fails the test with the body's own message.
+pub fn run_implicit_test<R, F, T>(body: F) -> T
+where
+    R: TestRuntime,
+    F: FnOnce(R) -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let rt = R::for_test();
+    let _stop = StopOnDrop(&rt);
+    let rt2 = rt.clone();
+    match rt.block_on(rt.spawn_implicit(move || body(rt2))) {
+        Ok(v) => v,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => panic!("the test's implicit thread did not finish: {e}"),
+    }
+}
+
+/// Stamps one `#[test]` for backend type `$ty`, named `$test`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __anyrt_test_on {
+    ($test:ident, $ty:ident, $name:ident, async, ($($ret:tt)*)) => {
+        #[test]
+        fn $test() $($ret)* {
+            $crate::__private::run_async_test(super::$name::<$crate::$ty>)
+        }
+    };
+    ($test:ident, $ty:ident, $name:ident, implicit, ($($ret:tt)*)) => {
+        #[test]
+        fn $test() $($ret)* {
+            $crate::__private::run_implicit_test(super::$name::<$crate::$ty>)
+        }
+    };
+}
+
+// One macro per backend, defined twice: it stamps a test when the facade has the backend's
+// feature and expands to nothing otherwise. The facade's features decide, not the crate
+// that uses `#[anyrt::test]`.
+
+#[cfg(feature = "tokio")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __anyrt_test_tokio {
+    ($($t:tt)*) => { $crate::__anyrt_test_on!(tokio, Tokio, $($t)*); };
+}
+#[cfg(not(feature = "tokio"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __anyrt_test_tokio {
+    ($($t:tt)*) => {};
+}
+
+#[cfg(feature = "smol")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __anyrt_test_smol {
+    ($($t:tt)*) => { $crate::__anyrt_test_on!(smol, Smol, $($t)*); };
+}
+#[cfg(not(feature = "smol"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __anyrt_test_smol {
+    ($($t:tt)*) => {};
+}
+
+#[cfg(feature = "green")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __anyrt_test_green {
+    ($($t:tt)*) => { $crate::__anyrt_test_on!(green, Green, $($t)*); };
+}
+#[cfg(not(feature = "green"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __anyrt_test_green {
+    ($($t:tt)*) => {};
+}
+
+/// The body of `#[anyrt::main]`.
+#[cfg(any(feature = "tokio", feature = "smol", feature = "green"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __anyrt_main {
+    ($fut:expr) => {
+        $crate::Runtime::block_on(&$crate::runtime(), $fut)
+    };
+}
+#[cfg(not(any(feature = "tokio", feature = "smol", feature = "green")))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __anyrt_main {
+    ($fut:expr) => {
+        ::core::compile_error!(
+            "#[anyrt::main] needs a backend: enable the `tokio`, `smol` or `green` feature of anyrt"
+        )
+    };
+}

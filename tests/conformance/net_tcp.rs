@@ -1,0 +1,234 @@
+//! TCP over real loopback sockets.
+
+use std::io::ErrorKind;
+use std::net::{Shutdown, SocketAddr};
+use std::time::Instant;
+
+use anyrt::io::{AsyncReadExt, AsyncWriteExt};
+use anyrt::net::{TcpListener, TcpStream};
+use anyrt::{Runtime, RuntimeExt};
+
+use crate::{PROMPT, ms};
+
+/// Spawns an echo server; returns its address.
+async fn echo_server<R: Runtime>(rt: &R) -> SocketAddr {
+    let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let rt2 = rt.clone();
+    drop(rt.spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                break;
+            };
+            drop(rt2.spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                loop {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            if s.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+            }));
+        }
+    }));
+    addr
+}
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+#[anyrt::test]
+async fn echo_one_mebibyte<R: Runtime>(rt: R) {
+    let addr = echo_server(&rt).await;
+    let stream = rt.tcp_connect(addr).await.unwrap();
+    assert_eq!(stream.peer_addr().unwrap(), addr);
+    stream.set_nodelay(true).unwrap();
+    assert!(stream.nodelay().unwrap());
+    let data = pattern(1 << 20, 7);
+    let (mut rd, mut wr) = stream.split();
+    let expected = data.clone();
+    // Write and read at once: a 1 MiB echo does not fit in the socket buffers.
+    let writer = async move {
+        wr.write_all(&data).await.unwrap();
+        wr.flush().await.unwrap();
+        wr
+    };
+    let reader = async move {
+        let mut got = vec![0u8; expected.len()];
+        rd.read_exact(&mut got).await.unwrap();
+        assert!(got == expected, "echoed bytes differ");
+    };
+    let (wr, ()) = rt
+        .timeout(PROMPT * 2, futures_util::future::join(writer, reader))
+        .await
+        .expect("1 MiB echo took too long");
+    drop(wr);
+}
+
+#[anyrt::test]
+async fn fifty_concurrent_connections<R: Runtime>(rt: R) {
+    let addr = echo_server(&rt).await;
+    let clients: Vec<_> = (0..50u8)
+        .map(|c| {
+            let rt2 = rt.clone();
+            rt.spawn(async move {
+                let mut s = rt2.tcp_connect(addr).await.unwrap();
+                for round in 0..20u8 {
+                    let msg = pattern(64, c ^ round);
+                    s.write_all(&msg).await.unwrap();
+                    let mut back = [0u8; 64];
+                    s.read_exact(&mut back).await.unwrap();
+                    assert_eq!(&back[..], &msg[..]);
+                }
+                c
+            })
+        })
+        .collect();
+    let mut seen = 0u64;
+    for h in clients {
+        let c = rt.timeout(PROMPT * 2, h).await.unwrap().unwrap();
+        seen |= 1 << c;
+    }
+    assert_eq!(seen, (1u64 << 50) - 1);
+}
+
+#[anyrt::test]
+async fn half_close<R: Runtime>(rt: R) {
+    let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = rt.spawn(async move {
+        let (mut s, peer) = listener.accept().await.unwrap();
+        assert_eq!(s.peer_addr().unwrap(), peer);
+        // Read to EOF, then answer on the still-open write half.
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).await.unwrap();
+        s.write_all(format!("got {} bytes", got.len()).as_bytes())
+            .await
+            .unwrap();
+        s.close().await.unwrap();
+    });
+    let mut c = rt.tcp_connect(addr).await.unwrap();
+    c.write_all(b"hello, half").await.unwrap();
+    c.shutdown(Shutdown::Write).unwrap();
+    let mut reply = String::new();
+    rt.timeout(PROMPT, c.read_to_string(&mut reply))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reply, "got 11 bytes");
+    server.await.unwrap();
+    // After the peer closed, a read returns EOF.
+    let mut buf = [0u8; 4];
+    assert_eq!(c.read(&mut buf).await.unwrap(), 0);
+}
+
+#[anyrt::test]
+async fn poll_close_sends_eof<R: Runtime>(rt: R) {
+    let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut c = rt.tcp_connect(addr).await.unwrap();
+    let (mut s, _) = listener.accept().await.unwrap();
+    c.write_all(b"bye").await.unwrap();
+    c.close().await.unwrap();
+    let mut got = Vec::new();
+    rt.timeout(PROMPT, s.read_to_end(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, b"bye");
+}
+
+#[anyrt::test]
+async fn connection_refused<R: Runtime>(rt: R) {
+    // A port that was just free: bind, note it, close.
+    let addr = {
+        let l = rt.tcp_listen("127.0.0.1:0").await.unwrap();
+        l.local_addr().unwrap()
+    };
+    let err = rt.tcp_connect(addr).await.err().expect("connect must fail");
+    assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
+}
+
+#[anyrt::test]
+async fn address_in_use<R: Runtime>(rt: R) {
+    let l = rt.tcp_listen("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let err = rt
+        .tcp_listen(addr)
+        .await
+        .err()
+        .expect("second bind must fail");
+    assert_eq!(err.kind(), ErrorKind::AddrInUse, "{err}");
+    // The first listener still works.
+    let c = rt.tcp_connect(addr).await.unwrap();
+    let (s, _) = l.accept().await.unwrap();
+    assert_eq!(s.peer_addr().unwrap(), c.local_addr().unwrap());
+}
+
+#[anyrt::test]
+async fn read_timeout_then_the_stream_still_works<R: Runtime>(rt: R) {
+    let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut c = rt.tcp_connect(addr).await.unwrap();
+    let (mut s, _) = listener.accept().await.unwrap();
+    let mut buf = [0u8; 16];
+    let t0 = Instant::now();
+    let r = rt.timeout(ms(100), c.read(&mut buf)).await;
+    let err: std::io::Error = r.expect_err("an idle read must time out").into();
+    assert_eq!(err.kind(), ErrorKind::TimedOut);
+    assert!(t0.elapsed() >= ms(100));
+    assert!(t0.elapsed() < PROMPT);
+    s.write_all(b"late data").await.unwrap();
+    let n = rt.timeout(PROMPT, c.read(&mut buf)).await.unwrap().unwrap();
+    assert_eq!(&buf[..n], b"late data");
+}
+
+#[anyrt::test]
+async fn connect_by_host_name<R: Runtime>(rt: R) {
+    let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // "localhost" may resolve to ::1 first; each address is tried in turn.
+    let mut c = rt.tcp_connect(format!("localhost:{port}")).await.unwrap();
+    let (mut s, _) = listener.accept().await.unwrap();
+    c.write_all(b"by name").await.unwrap();
+    let mut buf = [0u8; 7];
+    s.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"by name");
+    let c2 = rt.tcp_connect(("localhost", port)).await.unwrap();
+    assert_eq!(c2.peer_addr().unwrap().port(), port);
+}
+
+#[anyrt::test]
+async fn ipv6_loopback<R: Runtime>(rt: R) {
+    let Ok(listener) = rt.tcp_listen("[::1]:0").await else {
+        eprintln!("no IPv6 loopback on this machine; skipped");
+        return;
+    };
+    let addr = listener.local_addr().unwrap();
+    assert!(addr.is_ipv6());
+    let mut c = rt.tcp_connect(addr).await.unwrap();
+    let (mut s, _) = listener.accept().await.unwrap();
+    c.write_all(b"v6").await.unwrap();
+    let mut buf = [0u8; 2];
+    s.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"v6");
+}
+
+#[anyrt::test]
+async fn bad_addresses_are_invalid_input<R: Runtime>(rt: R) {
+    for bad in ["not an address", "127.0.0.1:70000", "127.0.0.1"] {
+        let err = rt.tcp_connect(bad).await.err().expect("must fail");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad}: {err}");
+        let err = rt.tcp_listen(bad).await.err().expect("must fail");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad}: {err}");
+        let err = rt.udp_bind(bad).await.err().expect("must fail");
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad}: {err}");
+    }
+}

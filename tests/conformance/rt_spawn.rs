@@ -1,0 +1,170 @@
+//! Spawning, joining, detaching, aborting, panics and blocking work.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyrt::{JoinHandle, Runtime, RuntimeExt};
+
+use crate::{PROMPT, ms};
+
+#[anyrt::test]
+async fn spawn_and_join<R: Runtime>(rt: R) {
+    let handles: Vec<_> = (0..100u64)
+        .map(|i| rt.spawn(async move { i * 2 }))
+        .collect();
+    let mut sum = 0;
+    for h in handles {
+        sum += h.await.unwrap();
+    }
+    assert_eq!(sum, 2 * (0..100).sum::<u64>());
+}
+
+#[anyrt::test]
+async fn spawned_task_runs_without_being_joined<R: Runtime>(rt: R) {
+    let (tx, rx) = async_channel::bounded(1);
+    drop(rt.spawn(async move { tx.send(7u32).await.unwrap() }));
+    assert_eq!(rt.timeout(PROMPT, rx.recv()).await.unwrap().unwrap(), 7);
+}
+
+#[anyrt::test]
+async fn dropping_the_handle_detaches<R: Runtime>(rt: R) {
+    let (tx, rx) = async_channel::bounded(1);
+    let rt2 = rt.clone();
+    let h = rt.spawn(async move {
+        rt2.sleep(ms(30)).await;
+        tx.send("ran on").await.unwrap();
+    });
+    drop(h);
+    assert_eq!(
+        rt.timeout(PROMPT, rx.recv()).await.unwrap().unwrap(),
+        "ran on"
+    );
+}
+
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[anyrt::test]
+async fn abort_cancels_at_the_next_suspension_point<R: Runtime>(rt: R) {
+    let dropped = Arc::new(AtomicBool::new(false));
+    let guard = SetOnDrop(dropped.clone());
+    let (started_tx, started_rx) = async_channel::bounded(1);
+    let rt2 = rt.clone();
+    let h = rt.spawn(async move {
+        let _guard = guard;
+        started_tx.send(()).await.unwrap();
+        rt2.sleep(ms(60_000)).await;
+        "finished"
+    });
+    started_rx.recv().await.unwrap();
+    assert!(!h.is_finished());
+    h.abort();
+    let t0 = Instant::now();
+    let err = rt
+        .timeout(PROMPT, h)
+        .await
+        .expect("abort must end the task")
+        .unwrap_err();
+    assert!(err.is_cancelled(), "{err:?}");
+    assert!(!err.is_panic());
+    assert!(t0.elapsed() < PROMPT);
+    // The future was dropped, not left behind.
+    let deadline = Instant::now() + PROMPT;
+    while !dropped.load(Ordering::SeqCst) && Instant::now() < deadline {
+        rt.sleep(ms(5)).await;
+    }
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the aborted future was not dropped"
+    );
+}
+
+#[anyrt::test]
+async fn abort_after_completion_keeps_the_output<R: Runtime>(rt: R) {
+    let h = rt.spawn(async { 5 });
+    let deadline = Instant::now() + PROMPT;
+    while !h.is_finished() && Instant::now() < deadline {
+        rt.sleep(ms(1)).await;
+    }
+    assert!(h.is_finished());
+    h.abort();
+    assert_eq!(h.await.unwrap(), 5);
+}
+
+#[anyrt::test]
+async fn a_panic_is_caught_and_the_runtime_goes_on<R: Runtime>(rt: R) {
+    let h = rt.spawn(async {
+        if true {
+            panic!("boom in a task");
+        }
+    });
+    let err = h.await.unwrap_err();
+    assert!(err.is_panic(), "{err:?}");
+    assert!(!err.is_cancelled());
+    assert!(err.to_string().contains("boom in a task"), "{err}");
+    let payload = err.into_panic();
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom in a task"));
+    // The runtime still runs tasks, on every worker.
+    let handles: Vec<_> = (0..8).map(|i| rt.spawn(async move { i })).collect();
+    for (i, h) in handles.into_iter().enumerate() {
+        assert_eq!(h.await.unwrap(), i);
+    }
+    let io: std::io::Error = rt
+        .spawn(async { panic!("again") })
+        .await
+        .unwrap_err()
+        .into();
+    assert_eq!(io.kind(), std::io::ErrorKind::Other);
+}
+
+#[anyrt::test]
+async fn spawn_blocking_runs_off_the_workers<R: Runtime>(rt: R) {
+    // A blocking sleep in spawn_blocking must not stop a concurrent task's timer.
+    let blocker = rt.spawn_blocking(|| {
+        std::thread::sleep(ms(300));
+        "slept"
+    });
+    let rt2 = rt.clone();
+    let ticker = rt.spawn(async move {
+        let t0 = Instant::now();
+        rt2.sleep(ms(20)).await;
+        t0.elapsed()
+    });
+    let waited = ticker.await.unwrap();
+    assert!(
+        waited < ms(290),
+        "a timer waited for a blocking call: {waited:?}"
+    );
+    assert_eq!(blocker.await.unwrap(), "slept");
+    let err = rt
+        .spawn_blocking(|| panic!("blocking boom"))
+        .await
+        .unwrap_err();
+    assert!(err.is_panic());
+}
+
+#[anyrt::test]
+async fn yield_now_lets_others_run<R: Runtime>(rt: R) {
+    let flag = Arc::new(AtomicBool::new(false));
+    let f2 = flag.clone();
+    let h = rt.spawn(async move { f2.store(true, Ordering::SeqCst) });
+    let deadline = Instant::now() + PROMPT;
+    while !flag.load(Ordering::SeqCst) && Instant::now() < deadline {
+        rt.yield_now().await;
+    }
+    assert!(flag.load(Ordering::SeqCst));
+    h.await.unwrap();
+}
+
+#[anyrt::test]
+async fn the_name_is_the_backend<R: Runtime>(rt: R) {
+    assert!(["tokio", "smol", "green"].contains(&rt.name()));
+    let now = rt.now();
+    assert!(now <= Instant::now());
+}

@@ -1,0 +1,117 @@
+//! Sleep, sleep_until, timeouts, intervals, and select over timers.
+
+use std::time::{Duration, Instant};
+
+use anyrt::{Elapsed, Runtime, RuntimeExt};
+use futures_util::future::{Either, select};
+
+use crate::{PROMPT, ms};
+
+#[anyrt::test]
+async fn sleep_never_fires_early<R: Runtime>(rt: R) {
+    for d in [1u64, 2, 15, 50] {
+        let t0 = Instant::now();
+        rt.sleep(ms(d)).await;
+        let took = t0.elapsed();
+        assert!(took >= ms(d), "sleep({d} ms) took {took:?}");
+        assert!(took < ms(d) + PROMPT);
+    }
+    // Sub-millisecond sleeps complete (a naive timer would round them to zero or hang).
+    let t0 = Instant::now();
+    rt.sleep(Duration::from_micros(300)).await;
+    assert!(t0.elapsed() >= Duration::from_micros(300));
+    rt.sleep(Duration::ZERO).await;
+}
+
+#[anyrt::test]
+async fn sleep_until_a_deadline<R: Runtime>(rt: R) {
+    let deadline = rt.now() + ms(40);
+    rt.sleep_until(deadline).await;
+    assert!(Instant::now() >= deadline);
+    // A deadline in the past completes at once.
+    let t0 = Instant::now();
+    rt.sleep_until(t0 - ms(10)).await;
+    assert!(t0.elapsed() < PROMPT);
+}
+
+#[anyrt::test]
+async fn many_concurrent_sleeps<R: Runtime>(rt: R) {
+    let t0 = Instant::now();
+    let handles: Vec<_> = (0..1000u64)
+        .map(|i| {
+            let rt2 = rt.clone();
+            rt.spawn(async move {
+                let start = Instant::now();
+                rt2.sleep(ms(20 + i % 30)).await;
+                start.elapsed() >= ms(20 + i % 30)
+            })
+        })
+        .collect();
+    for h in handles {
+        assert!(h.await.unwrap(), "a sleep fired early");
+    }
+    assert!(t0.elapsed() < ms(50) + PROMPT);
+}
+
+#[anyrt::test]
+async fn timeout_fires<R: Runtime>(rt: R) {
+    let t0 = Instant::now();
+    let r = rt.timeout(ms(50), rt.sleep(ms(60_000))).await;
+    assert_eq!(r, Err(Elapsed::new()));
+    assert!(t0.elapsed() >= ms(50));
+    assert!(t0.elapsed() < PROMPT);
+    let io: std::io::Error = r.unwrap_err().into();
+    assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+    assert_eq!(Elapsed::new().to_string(), "deadline has elapsed");
+}
+
+#[anyrt::test]
+async fn timeout_passes_the_value_through<R: Runtime>(rt: R) {
+    let rt2 = rt.clone();
+    let v = rt
+        .timeout(ms(5_000), async move {
+            rt2.sleep(ms(10)).await;
+            "in time"
+        })
+        .await;
+    assert_eq!(v, Ok("in time"));
+    let at = rt.now() + ms(5_000);
+    assert_eq!(rt.timeout_at(at, async { 3 }).await, Ok(3));
+}
+
+#[anyrt::test]
+async fn interval_ticks_on_schedule<R: Runtime>(rt: R) {
+    let mut iv = rt.interval(ms(25));
+    let t0 = Instant::now();
+    let first = iv.tick().await;
+    assert!(
+        t0.elapsed() < ms(20) + PROMPT,
+        "the first tick completes at once"
+    );
+    for k in 1..=4u32 {
+        let at = iv.tick().await;
+        assert_eq!(at, first + ms(25) * k);
+        assert!(Instant::now() >= at);
+    }
+    assert!(t0.elapsed() >= ms(100));
+    assert_eq!(iv.period(), ms(25));
+}
+
+#[anyrt::test]
+async fn select_of_a_long_sleep_and_a_channel<R: Runtime>(rt: R) {
+    // No future may block inside poll: the channel fed after 20 ms must win promptly.
+    let (tx, rx) = async_channel::bounded::<u32>(1);
+    let rt2 = rt.clone();
+    drop(rt.spawn(async move {
+        rt2.sleep(ms(20)).await;
+        tx.send(9).await.unwrap();
+    }));
+    let t0 = Instant::now();
+    let sleep = std::pin::pin!(rt.sleep(ms(3_000)));
+    let recv = std::pin::pin!(rx.recv());
+    match select(sleep, recv).await {
+        Either::Right((v, _)) => assert_eq!(v.unwrap(), 9),
+        Either::Left(_) => panic!("the 3 s sleep won"),
+    }
+    assert!(t0.elapsed() < ms(1_000), "took {:?}", t0.elapsed());
+}
