@@ -25,7 +25,7 @@ use syn::{FnArg, GenericParam, ItemFn, ReturnType, parse_macro_input};
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     let item = parse_macro_input!(item as ItemFn);
-    expand_test(args.into(), item).unwrap_or_else(|e| e.to_compile_error().into())
+    expand_test(args.into(), item.clone()).unwrap_or_else(|e| with_item(e, &item))
 }
 
 /// Runs `async fn main` on anyrt's default runtime (`anyrt::runtime()`).
@@ -39,7 +39,14 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     let item = parse_macro_input!(item as ItemFn);
-    expand_main(args.into(), item).unwrap_or_else(|e| e.to_compile_error().into())
+    expand_main(args.into(), item.clone()).unwrap_or_else(|e| with_item(e, &item))
+}
+
+/// The error, followed by the item unchanged, so no second error ("no `main`") follows.
+fn with_item(e: syn::Error, item: &ItemFn) -> TokenStream {
+    let mut out = e.to_compile_error();
+    out.extend(item.to_token_stream());
+    out.into()
 }
 
 const TEST_SHAPE: &str =

@@ -1,0 +1,109 @@
+//! What the examples share: choosing a backend by name, and tiny argument parsing.
+
+#![allow(dead_code)]
+
+use anyrt::Runtime;
+
+/// A program written once, generic over the runtime.
+pub(crate) trait Program {
+    /// What the program returns.
+    type Output;
+    /// Runs the program on `rt`.
+    fn run<R: Runtime>(self, rt: R) -> Self::Output;
+}
+
+/// Runs `program` on the backend called `name`, or explains why it cannot.
+pub(crate) fn with_backend<P: Program>(name: &str, program: P) -> Result<P::Output, String> {
+    let not_enabled = |feature: &str| {
+        format!(
+            "backend `{name}` is not enabled in this build: rebuild with `--features {feature}` \
+             (or `--features full`)"
+        )
+    };
+    match name {
+        "tokio" => {
+            #[cfg(feature = "tokio")]
+            return Ok(program.run(anyrt::Tokio::new()));
+            #[cfg(not(feature = "tokio"))]
+            return Err(not_enabled("tokio"));
+        }
+        "smol" => {
+            #[cfg(feature = "smol")]
+            return Ok(program.run(anyrt::Smol::new()));
+            #[cfg(not(feature = "smol"))]
+            return Err(not_enabled("smol"));
+        }
+        "green" => {
+            #[cfg(feature = "green")]
+            return Ok(program.run(anyrt::Green::new()));
+            #[cfg(not(feature = "green"))]
+            return Err(not_enabled("green"));
+        }
+        other => Err(format!(
+            "unknown backend `{other}`: expected one of tokio, smol, green"
+        )),
+    }
+}
+
+/// Command-line options: `--name value` pairs and bare `--flag`s.
+pub(crate) struct Args {
+    pairs: Vec<(String, Option<String>)>,
+}
+
+impl Args {
+    /// Parses `std::env::args()`; `flags` lists the options that take no value.
+    pub(crate) fn parse(flags: &[&str]) -> Result<Args, String> {
+        let mut pairs = Vec::new();
+        let mut it = std::env::args().skip(1);
+        while let Some(a) = it.next() {
+            let Some(name) = a.strip_prefix("--") else {
+                return Err(format!("unexpected argument `{a}`"));
+            };
+            if flags.contains(&name) {
+                pairs.push((name.to_owned(), None));
+            } else {
+                let v = it.next().ok_or_else(|| format!("`--{name}` needs a value"))?;
+                pairs.push((name.to_owned(), Some(v)));
+            }
+        }
+        Ok(Args { pairs })
+    }
+
+    /// The value of `--name`, if given.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.as_deref())
+    }
+
+    /// Whether the bare flag `--name` was given.
+    pub(crate) fn flag(&self, name: &str) -> bool {
+        self.pairs.iter().any(|(n, v)| n == name && v.is_none())
+    }
+
+    /// Parses `--name` as a number, with a default.
+    pub(crate) fn num<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, String> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .map_err(|_| format!("`--{name} {v}`: expected a number")),
+        }
+    }
+
+    /// Rejects options not in `known`.
+    pub(crate) fn only(&self, known: &[&str]) -> Result<(), String> {
+        match self.pairs.iter().find(|(n, _)| !known.contains(&n.as_str())) {
+            Some((n, _)) => Err(format!("unknown option `--{n}`")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Exits with `msg` on standard error and status 2.
+pub(crate) fn fail(msg: &str) -> ! {
+    eprintln!("error: {msg}");
+    std::process::exit(2)
+}

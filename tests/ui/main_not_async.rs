@@ -1,0 +1,2 @@
+#[anyrt::main]
+fn main() {}

@@ -1,0 +1,4 @@
+#[anyrt::test]
+async fn no_runtime<R: anyrt::Runtime>() {}
+
+fn main() {}
