@@ -38,6 +38,16 @@ impl TestRuntime for crate::Smol {
     }
 }
 
+#[cfg(feature = "green")]
+impl TestRuntime for crate::Green {
+    fn for_test() -> Self {
+        crate::Green::new()
+    }
+    fn stop(&self) {
+        // may's scheduler is process-wide and has no shutdown.
+    }
+}
+
 struct StopOnDrop<'a, R: TestRuntime>(&'a R);
 
 impl<R: TestRuntime> Drop for StopOnDrop<'_, R> {

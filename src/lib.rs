@@ -4,6 +4,8 @@
 pub use anyrt_core::*;
 pub use anyrt_macros::{main, test};
 
+#[cfg(feature = "green")]
+pub use anyrt_green::Green;
 #[cfg(feature = "smol")]
 pub use anyrt_smol::Smol;
 #[cfg(feature = "tokio")]
@@ -11,6 +13,8 @@ pub use anyrt_tokio::Tokio;
 
 /// The backend crates, for their concrete types (`anyrt::backend::tokio::TcpStream`, …).
 pub mod backend {
+    #[cfg(feature = "green")]
+    pub use anyrt_green as green;
     #[cfg(feature = "smol")]
     pub use anyrt_smol as smol;
     #[cfg(feature = "tokio")]
@@ -26,12 +30,16 @@ cfg_if::cfg_if! {
         /// The runtime `anyrt::runtime()` and `#[anyrt::main]` use: the first enabled of
         /// `Tokio`, `Smol`, `Green`.
         pub type DefaultRuntime = Smol;
+    } else if #[cfg(feature = "green")] {
+        /// The runtime `anyrt::runtime()` and `#[anyrt::main]` use: the first enabled of
+        /// `Tokio`, `Smol`, `Green`.
+        pub type DefaultRuntime = Green;
     }
 }
 
-#[cfg(any(feature = "tokio", feature = "smol"))]
+#[cfg(any(feature = "tokio", feature = "smol", feature = "green"))]
 mod default_runtime;
-#[cfg(any(feature = "tokio", feature = "smol"))]
+#[cfg(any(feature = "tokio", feature = "smol", feature = "green"))]
 pub use default_runtime::runtime;
 
 #[doc(hidden)]

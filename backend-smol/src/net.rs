@@ -31,11 +31,9 @@ impl TcpListener {
 impl anyrt_core::net::TcpListener for TcpListener {
     type Stream = TcpStream;
 
-    fn accept(&self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send + '_ {
-        async move {
-            let (s, addr) = self.io.accept().await?;
-            Ok((TcpStream::new(s), addr))
-        }
+    async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let (s, addr) = self.io.accept().await?;
+        Ok((TcpStream::new(s), addr))
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {

@@ -1,11 +1,9 @@
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use anyrt_core::JoinError;
-use anyrt_core::task::ThreadHandle;
-use async_task::{FallibleTask, Task};
+use anyrt_core::task::{AsyncTaskHandle, ThreadHandle};
 
 /// The [`anyrt_core::JoinHandle`] of the Smol backend.
 ///
@@ -17,16 +15,14 @@ pub struct JoinHandle<T> {
 
 #[derive(Debug)]
 enum Inner<T> {
-    // `None` once aborted (dropping the task cancels it) or joined. The mutex is only
-    // locked by `abort` and `is_finished`; `poll` has `&mut` access.
-    Task(Mutex<Option<FallibleTask<Result<T, JoinError>>>>),
+    Task(AsyncTaskHandle<T>),
     Thread(ThreadHandle<T>),
 }
 
 impl<T> JoinHandle<T> {
-    pub(crate) fn task(task: Task<Result<T, JoinError>>) -> Self {
+    pub(crate) fn task(task: async_task::Task<Result<T, JoinError>>) -> Self {
         JoinHandle {
-            inner: Inner::Task(Mutex::new(Some(task.fallible()))),
+            inner: Inner::Task(AsyncTaskHandle::new(task)),
         }
     }
 
@@ -38,7 +34,7 @@ impl<T> JoinHandle<T> {
 
     pub(crate) fn cancelled() -> Self {
         JoinHandle {
-            inner: Inner::Task(Mutex::new(None)),
+            inner: Inner::Task(AsyncTaskHandle::cancelled()),
         }
     }
 }
@@ -48,16 +44,7 @@ impl<T: Send + 'static> Future for JoinHandle<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match &mut self.inner {
-            Inner::Task(slot) => {
-                let slot = slot.get_mut().unwrap_or_else(|e| e.into_inner());
-                let Some(task) = slot.as_mut() else {
-                    return Poll::Ready(Err(JoinError::cancelled()));
-                };
-                let out = ready!(Pin::new(task).poll(cx));
-                *slot = None;
-                // `None`: the executor dropped the task (runtime shut down).
-                Poll::Ready(out.unwrap_or_else(|| Err(JoinError::cancelled())))
-            }
+            Inner::Task(h) => Pin::new(h).poll(cx),
             Inner::Thread(h) => Pin::new(h).poll(cx),
         }
     }
@@ -66,35 +53,15 @@ impl<T: Send + 'static> Future for JoinHandle<T> {
 impl<T: Send + 'static> anyrt_core::JoinHandle<T> for JoinHandle<T> {
     fn abort(&self) {
         match &self.inner {
-            Inner::Task(slot) => {
-                let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
-                if slot.as_ref().is_some_and(|t| !t.is_finished()) {
-                    // Dropping an async-task handle cancels the task.
-                    drop(slot.take());
-                }
-            }
+            Inner::Task(h) => h.abort(),
             Inner::Thread(h) => h.abort(),
         }
     }
 
     fn is_finished(&self) -> bool {
         match &self.inner {
-            Inner::Task(slot) => slot
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .as_ref()
-                .is_none_or(|t| t.is_finished()),
+            Inner::Task(h) => h.is_finished(),
             Inner::Thread(h) => h.is_finished(),
-        }
-    }
-}
-
-impl<T> Drop for JoinHandle<T> {
-    fn drop(&mut self) {
-        if let Inner::Task(slot) = &mut self.inner {
-            if let Some(task) = slot.get_mut().unwrap_or_else(|e| e.into_inner()).take() {
-                task.detach();
-            }
         }
     }
 }

@@ -333,3 +333,77 @@ impl<F: Future> Future for CatchPanic<F> {
         }
     }
 }
+
+/// A [`JoinHandle`] over an `async-task` task whose output is `Result<T, JoinError>` (the
+/// executor catches panics into the output).
+///
+/// Smol's executor and the `blocking` thread pool hand out such tasks; unlike their own
+/// handle, this one detaches on drop and can be aborted through `&self`.
+#[derive(Debug)]
+pub struct AsyncTaskHandle<T> {
+    // `None` once aborted (dropping an async-task handle cancels the task) or joined. Only
+    // `abort` and `is_finished` lock; `poll` has `&mut` access.
+    task: Mutex<Option<async_task::FallibleTask<Result<T, JoinError>>>>,
+}
+
+impl<T> AsyncTaskHandle<T> {
+    /// Wraps `task`.
+    pub fn new(task: async_task::Task<Result<T, JoinError>>) -> Self {
+        AsyncTaskHandle {
+            task: Mutex::new(Some(task.fallible())),
+        }
+    }
+
+    /// A handle whose task was cancelled before it started (e.g. spawned after shutdown).
+    pub fn cancelled() -> Self {
+        AsyncTaskHandle {
+            task: Mutex::new(None),
+        }
+    }
+}
+
+impl<T: Send + 'static> Future for AsyncTaskHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let slot = self.task.get_mut().unwrap_or_else(|e| e.into_inner());
+        let Some(task) = slot.as_mut() else {
+            return Poll::Ready(Err(JoinError::cancelled()));
+        };
+        let out = std::task::ready!(Pin::new(task).poll(cx));
+        *slot = None;
+        // `None`: the executor dropped the task (its runtime shut down).
+        Poll::Ready(out.unwrap_or_else(|| Err(JoinError::cancelled())))
+    }
+}
+
+impl<T: Send + 'static> JoinHandle<T> for AsyncTaskHandle<T> {
+    fn abort(&self) {
+        let mut slot = self.task.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.as_ref().is_some_and(|t| !t.is_finished()) {
+            // Dropping an async-task handle cancels the task.
+            drop(slot.take());
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        self.task
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .is_none_or(|t| t.is_finished())
+    }
+}
+
+impl<T> Drop for AsyncTaskHandle<T> {
+    fn drop(&mut self) {
+        if let Some(task) = self
+            .task
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            task.detach();
+        }
+    }
+}

@@ -14,6 +14,7 @@ pub(crate) trait Program {
 
 /// Runs `program` on the backend called `name`, or explains why it cannot.
 pub(crate) fn with_backend<P: Program>(name: &str, program: P) -> Result<P::Output, String> {
+    #[cfg_attr(all(feature = "tokio", feature = "smol", feature = "green"), allow(unused))]
     let not_enabled = |feature: &str| {
         format!(
             "backend `{name}` is not enabled in this build: rebuild with `--features {feature}` \
@@ -62,7 +63,9 @@ impl Args {
             if flags.contains(&name) {
                 pairs.push((name.to_owned(), None));
             } else {
-                let v = it.next().ok_or_else(|| format!("`--{name}` needs a value"))?;
+                let v = it
+                    .next()
+                    .ok_or_else(|| format!("`--{name}` needs a value"))?;
                 pairs.push((name.to_owned(), Some(v)));
             }
         }
@@ -95,7 +98,11 @@ impl Args {
 
     /// Rejects options not in `known`.
     pub(crate) fn only(&self, known: &[&str]) -> Result<(), String> {
-        match self.pairs.iter().find(|(n, _)| !known.contains(&n.as_str())) {
+        match self
+            .pairs
+            .iter()
+            .find(|(n, _)| !known.contains(&n.as_str()))
+        {
             Some((n, _)) => Err(format!("unknown option `--{n}`")),
             None => Ok(()),
         }

@@ -1,0 +1,53 @@
+//! The green-thread backend of [anyrt](https://docs.rs/anyrt), on the
+//! [may](https://docs.rs/may) stackful-coroutine runtime.
+//!
+//! [`Green`] runs the same `async` code as the Tokio and Smol backends, each task on a may
+//! coroutine: a poll loop drives the future and, while it is pending, parks the coroutine
+//! (never the worker thread) or waits on the task's socket directly in may's event loop.
+//! Blocking-style code ([`anyrt_core::Runtime::spawn_implicit`], `anyrt::implicit`) runs
+//! on coroutines too, so a hundred thousand "threads" cost a hundred thousand small stacks.
+//!
+//! ```
+//! use anyrt_core::Runtime;
+//! use anyrt_green::Green;
+//!
+//! let rt = Green::new();
+//! let task = rt.spawn(async { 1 + 1 });
+//! assert_eq!(rt.block_on(task).unwrap(), 2);
+//! ```
+//!
+//! # The rule for thread-locals in green tasks
+//!
+//! A green task may move to another worker thread whenever it waits: at every `.await`
+//! that is pending, and at every blocking-style call of implicit code. So inside a green
+//! task, never hold a borrow of a thread-local (`LocalKey::with`, a `RefCell` borrow of a
+//! thread-local, a reference obtained from one) across an `.await` or a blocking-style
+//! call, and never expect a thread-local to keep its value from one side of such a point
+//! to the other: read it, use it, let go. Per-task state belongs in the task (its future
+//! or closure), not in a thread-local. Libraries that cache per-thread state between calls
+//! (most allocators, `rand`'s thread RNG) are fine: they never hold a borrow across a
+//! suspension point.
+//!
+//! # Stacks
+//!
+//! Every task runs on a coroutine stack of [`DEFAULT_STACK_SIZE`] (64 KiB) unless
+//! [`Builder::stack_size`] says otherwise. Async state machines live on the heap, so the
+//! stack only holds what one poll (or one blocking-style call chain) needs. A task that
+//! needs more hits the stack's guard page and fails loudly; it never corrupts memory.
+//!
+//! # Runtime lifetime
+//!
+//! may's scheduler is process-wide: [`Green::new`] configures it once and joins it
+//! afterwards, and it has no shutdown. Green tasks never keep the process alive: when
+//! `main` returns the process exits, pending green tasks with it.
+
+mod net;
+mod runtime;
+mod spawn;
+mod task;
+mod time;
+
+pub use net::{TcpListener, TcpStream, UdpSocket};
+pub use runtime::{Builder, DEFAULT_STACK_SIZE, Green};
+pub use spawn::JoinHandle;
+pub use time::Sleep;

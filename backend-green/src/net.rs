@@ -1,0 +1,406 @@
+//! Async sockets on may's event loop.
+//!
+//! Every socket is registered with may's (edge-triggered) epoll through `may::io::CoIo`.
+//! Reads and writes are non-blocking syscalls; on `WouldBlock` the future registers its
+//! waker with the socket's [`Source`] and returns `Pending`. may lets exactly one
+//! coroutine wait on a socket at a time (a second `wait_io` would overwrite and drop the
+//! first), so a `Source` elects one waiter: the current green task itself when it has no
+//! other socket to watch (the fast path: the task waits in `wait_io` like a raw may socket
+//! call), otherwise the socket's helper coroutine (started on first need, then parked
+//! between waits, so no wait allocates). When the socket reports readiness the waiter
+//! steps down and wakes every registered waker.
+
+use std::future::Future;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::os::fd::AsRawFd;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker, ready};
+
+use may::io::{AsIoData, CoIo, WaitIo, WaitIoWaker};
+
+use crate::spawn::spawn_coroutine;
+use crate::task::{WAKER_BIT, lock, with_current};
+
+/// Stack of the helper coroutines that wait on a socket for others: they only call
+/// `wait_io` and wake wakers.
+const HELPER_STACK: usize = 32 * 1024;
+
+/// A socket something can wait on with may's `wait_io`.
+pub(crate) trait IoWait: Send + Sync {
+    /// Suspends the calling coroutine until the socket has an event; returns its flags.
+    fn wait(&self) -> usize;
+    /// A waker that makes a pending `wait` return.
+    fn io_waker(&self) -> WaitIoWaker;
+    /// Steps down as the socket's waiter and wakes every registered waker.
+    fn release(&self);
+}
+
+/// A socket registered with may, plus the wakers waiting for it.
+pub(crate) struct Source<T: AsRawFd> {
+    io: CoIo<T>,
+    /// `true` while one party (a task's loop or the helper) is elected to wait on `io`.
+    waiting: AtomicBool,
+    wakers: Mutex<Vec<Waker>>,
+    /// The helper coroutine, once one was needed; it waits on `io` when `requested`.
+    helper: Mutex<Option<may::coroutine::Coroutine>>,
+    requested: AtomicBool,
+    /// Set when the owner drops the socket: the helper exits.
+    closed: AtomicBool,
+}
+
+impl<T: AsRawFd + Send + Sync + 'static> Source<T> {
+    fn new(io: T) -> io::Result<Arc<Self>> {
+        let io = CoIo::new(io).map_err(io::Error::from)?;
+        Ok(Arc::new(Source {
+            io,
+            waiting: AtomicBool::new(false),
+            wakers: Mutex::new(Vec::with_capacity(2)),
+            helper: Mutex::new(None),
+            requested: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+        }))
+    }
+
+    fn get(&self) -> &T {
+        self.io.inner()
+    }
+
+    /// Runs the non-blocking `op`; on `WouldBlock` registers `cx`'s waker.
+    fn poll_io<R>(
+        self: &Arc<Self>,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            self.clear_ready();
+            match op(self.io.inner()) {
+                Ok(v) => return Poll::Ready(Ok(v)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.register(cx.waker());
+                    return Poll::Pending;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    /// Clears stale readiness bits before a syscall attempt, so an old edge (a fresh
+    /// socket's write-ready one, say) is not taken for a new event. A pending
+    /// `WaitIoWaker` bit is kept.
+    fn clear_ready(&self) {
+        let old = self
+            .io
+            .as_io_data()
+            .io_flag
+            .fetch_and(WAKER_BIT, Ordering::AcqRel);
+        if old & !WAKER_BIT != 0 && self.waiting.load(Ordering::SeqCst) {
+            // The bits may have been news for another registered party (a writer when we
+            // read): pass them on, the waiter re-elects itself if still needed.
+            self.wake_all();
+        }
+    }
+
+    fn register(self: &Arc<Self>, waker: &Waker) {
+        {
+            let mut ws = lock(&self.wakers);
+            if !ws.iter().any(|w| w.will_wake(waker)) {
+                ws.push(waker.clone());
+            }
+        }
+        if !self.waiting.swap(true, Ordering::SeqCst) {
+            let me: Arc<dyn IoWait> = self.clone();
+            let declined = with_current(|cur| match cur {
+                Some(core) => core.try_take_io_slot(me).is_err(),
+                None => true,
+            });
+            if declined {
+                self.request_helper();
+            }
+        }
+    }
+
+    /// Has the helper coroutine wait on the socket, starting it on first need.
+    fn request_helper(self: &Arc<Self>) {
+        let mut helper = lock(&self.helper);
+        self.requested.store(true, Ordering::SeqCst);
+        if let Some(co) = helper.as_ref() {
+            co.unpark();
+            return;
+        }
+        let src = self.clone();
+        match spawn_coroutine(HELPER_STACK, move || src.helper_loop()) {
+            Ok(co) => *helper = Some(co),
+            Err(_) => {
+                // No coroutine to wait: wake everyone now, so they retry instead of hanging.
+                drop(helper);
+                self.requested.store(false, Ordering::SeqCst);
+                self.release();
+            }
+        }
+    }
+
+    fn helper_loop(&self) {
+        while !self.closed.load(Ordering::SeqCst) {
+            if self.requested.swap(false, Ordering::SeqCst) {
+                self.io.wait_io();
+                self.release();
+            } else {
+                may::coroutine::park();
+            }
+        }
+    }
+
+    fn wake_all(&self) {
+        let mut ws = std::mem::take(&mut *lock(&self.wakers));
+        for w in ws.drain(..) {
+            w.wake();
+        }
+        let mut slot = lock(&self.wakers);
+        if slot.is_empty() && slot.capacity() < ws.capacity() {
+            // Keep the allocation for the next registration.
+            *slot = ws;
+        }
+    }
+
+    /// Called when the socket's owner drops it: a waiter still parked on it is kicked so
+    /// it lets go, and the helper exits (the socket closes once the last reference goes).
+    fn kick(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        if self.waiting.load(Ordering::SeqCst) {
+            self.io.waker().wakeup();
+        }
+        if let Some(co) = lock(&self.helper).as_ref() {
+            co.unpark();
+        }
+    }
+}
+
+impl<T: AsRawFd + Send + Sync + 'static> IoWait for Source<T> {
+    fn wait(&self) -> usize {
+        self.io.wait_io()
+    }
+
+    fn io_waker(&self) -> WaitIoWaker {
+        self.io.waker()
+    }
+
+    fn release(&self) {
+        self.waiting.store(false, Ordering::SeqCst);
+        self.wake_all();
+    }
+}
+
+impl<T: AsRawFd> std::fmt::Debug for Source<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Source")
+            .field("fd", &self.io.as_raw_fd())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The Green backend's TCP listener.
+#[derive(Debug)]
+pub struct TcpListener {
+    src: Arc<Source<std::net::TcpListener>>,
+}
+
+impl TcpListener {
+    pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+        Ok(TcpListener {
+            src: Source::new(std::net::TcpListener::bind(addr)?)?,
+        })
+    }
+}
+
+impl Drop for TcpListener {
+    fn drop(&mut self) {
+        self.src.kick();
+    }
+}
+
+impl anyrt_core::net::TcpListener for TcpListener {
+    type Stream = TcpStream;
+
+    fn accept(&self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send + '_ {
+        std::future::poll_fn(move |cx| {
+            let (s, addr) = ready!(self.src.poll_io(cx, |l| l.accept()))?;
+            Poll::Ready(Ok((TcpStream::new(s)?, addr)))
+        })
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.src.get().local_addr()
+    }
+}
+
+/// The Green backend's TCP stream: futures-io `AsyncRead` + `AsyncWrite`.
+#[derive(Debug)]
+pub struct TcpStream {
+    src: Arc<Source<std::net::TcpStream>>,
+}
+
+impl TcpStream {
+    fn new(s: std::net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            src: Source::new(s)?,
+        })
+    }
+
+    /// Connects without blocking the task: a non-blocking `connect`, then a wait for the
+    /// socket to become writable.
+    pub(crate) async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+        use socket2::{Domain, Socket, Type};
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+        socket.set_nonblocking(true)?;
+        match socket.connect(&addr.into()) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+            Err(e) => return Err(e),
+        }
+        let stream = TcpStream::new(socket.into())?;
+        std::future::poll_fn(|cx| {
+            stream.src.poll_io(cx, |s| {
+                if let Some(e) = s.take_error()? {
+                    return Err(e);
+                }
+                match s.peer_addr() {
+                    Ok(_) => Ok(()),
+                    // Still in progress.
+                    Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                        Err(io::ErrorKind::WouldBlock.into())
+                    }
+                    Err(e) => Err(e),
+                }
+            })
+        })
+        .await?;
+        Ok(stream)
+    }
+}
+
+impl Drop for TcpStream {
+    fn drop(&mut self) {
+        self.src.kick();
+    }
+}
+
+impl anyrt_core::net::TcpStream for TcpStream {
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.src.get().peer_addr()
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.src.get().local_addr()
+    }
+
+    fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.src.get().set_nodelay(on)
+    }
+
+    fn nodelay(&self) -> io::Result<bool> {
+        self.src.get().nodelay()
+    }
+
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.src.get().shutdown(how)
+    }
+}
+
+impl futures_io::AsyncRead for TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.src.poll_io(cx, |mut s| s.read(buf))
+    }
+}
+
+impl futures_io::AsyncWrite for TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.src.poll_io(cx, |mut s| s.write(buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.src.poll_io(cx, |mut s| s.write_vectored(bufs))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // Writes go straight to the socket: nothing is buffered here.
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.src.get().shutdown(Shutdown::Write))
+    }
+}
+
+/// The Green backend's UDP socket.
+#[derive(Debug)]
+pub struct UdpSocket {
+    src: Arc<Source<std::net::UdpSocket>>,
+}
+
+impl UdpSocket {
+    pub(crate) fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
+        Ok(UdpSocket {
+            src: Source::new(std::net::UdpSocket::bind(addr)?)?,
+        })
+    }
+}
+
+impl Drop for UdpSocket {
+    fn drop(&mut self) {
+        self.src.kick();
+    }
+}
+
+impl anyrt_core::net::UdpSocket for UdpSocket {
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.src.get().local_addr()
+    }
+
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.src.get().peer_addr()
+    }
+
+    fn send_to(
+        &self,
+        buf: &[u8],
+        target: SocketAddr,
+    ) -> impl Future<Output = io::Result<usize>> + Send {
+        std::future::poll_fn(move |cx| self.src.poll_io(cx, |s| s.send_to(buf, target)))
+    }
+
+    fn recv_from(
+        &self,
+        buf: &mut [u8],
+    ) -> impl Future<Output = io::Result<(usize, SocketAddr)>> + Send {
+        std::future::poll_fn(move |cx| self.src.poll_io(cx, |s| s.recv_from(buf)))
+    }
+
+    fn connect(&self, addr: SocketAddr) -> impl Future<Output = io::Result<()>> + Send {
+        // A UDP connect only sets the default peer: it never blocks.
+        std::future::ready(self.src.get().connect(addr))
+    }
+
+    fn send(&self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> + Send {
+        std::future::poll_fn(move |cx| self.src.poll_io(cx, |s| s.send(buf)))
+    }
+
+    fn recv(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> + Send {
+        std::future::poll_fn(move |cx| self.src.poll_io(cx, |s| s.recv(buf)))
+    }
+}

@@ -1,0 +1,231 @@
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use anyrt_core::Runtime;
+use anyrt_core::net::ToSocketAddrs;
+use anyrt_core::task::catch_panic;
+
+use crate::net::{TcpListener, TcpStream, UdpSocket};
+use crate::spawn::{self, JoinHandle};
+use crate::time::Sleep;
+
+/// The default coroutine stack: 64 KiB. The conformance suite's and the examples' tasks
+/// use a few KiB of it (their futures live on the heap); the rest is headroom for deep
+/// synchronous calls inside a poll or in blocking-style code.
+pub const DEFAULT_STACK_SIZE: usize = 64 * 1024;
+
+/// A handle to the green-thread runtime: may's process-wide coroutine scheduler.
+///
+/// Every task is a may coroutine. Async tasks are driven by a poll loop that parks the
+/// coroutine (never the worker thread) while the future is pending; implicit tasks
+/// ([`Runtime::spawn_implicit`]) are plain coroutines whose blocking-style calls park
+/// them.
+///
+/// may's scheduler is global: the first [`Green::new`] or [`Builder::build`] configures
+/// and starts it, later ones join it. It lives until the process exits, and pending green
+/// tasks never keep a process from exiting when `main` returns.
+#[derive(Clone, Copy, Debug)]
+pub struct Green {
+    stack_size: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Settings {
+    workers: usize,
+    stack_size: usize,
+    pin_workers: bool,
+}
+
+static SETTINGS: OnceLock<Settings> = OnceLock::new();
+
+/// Settings for the green runtime; made by [`Green::builder`].
+#[derive(Debug, Clone, Default)]
+pub struct Builder {
+    workers: Option<usize>,
+    stack_size: Option<usize>,
+    pin_workers: Option<bool>,
+}
+
+impl Builder {
+    /// The number of may worker threads (default: one per CPU).
+    pub fn workers(mut self, n: usize) -> Builder {
+        self.workers = Some(n);
+        self
+    }
+
+    /// The stack size of every green task's coroutine, in bytes (default
+    /// [`DEFAULT_STACK_SIZE`]). A task whose poll needs more hits the stack's guard page
+    /// and fails loudly.
+    pub fn stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Whether to pin each worker thread to a CPU (default: `false`, the better choice on
+    /// a machine shared with other busy processes).
+    pub fn pin_workers(mut self, pin: bool) -> Builder {
+        self.pin_workers = Some(pin);
+        self
+    }
+
+    /// Configures and starts may's scheduler, or joins it if it already runs.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` if a setting is out of range (no workers, a stack under 4 KiB), or
+    /// if the scheduler already runs with a different value for a setting given here: it
+    /// is process-wide and cannot be reconfigured.
+    pub fn build(self) -> io::Result<Green> {
+        let invalid = |msg: String| io::Error::new(io::ErrorKind::InvalidInput, msg);
+        if self.workers == Some(0) {
+            return Err(invalid("a runtime needs at least one worker thread".into()));
+        }
+        if self.stack_size.is_some_and(|s| s < 4096) {
+            return Err(invalid(
+                "the coroutine stack size must be at least 4096 bytes".into(),
+            ));
+        }
+        let wanted = Settings {
+            workers: self
+                .workers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            stack_size: self.stack_size.unwrap_or(DEFAULT_STACK_SIZE),
+            pin_workers: self.pin_workers.unwrap_or(false),
+        };
+        let running = *SETTINGS.get_or_init(|| {
+            let cfg = may::config();
+            cfg.set_workers(wanted.workers)
+                // Coroutines of exactly this size reuse pooled stacks.
+                .set_stack_size(wanted.stack_size / std::mem::size_of::<usize>());
+            cfg.set_worker_pin(wanted.pin_workers);
+            wanted
+        });
+        let differs = |given: Option<usize>, now: usize| given.is_some_and(|g| g != now);
+        if differs(self.workers, running.workers)
+            || differs(self.stack_size, running.stack_size)
+            || self.pin_workers.is_some_and(|p| p != running.pin_workers)
+        {
+            return Err(invalid(format!(
+                "may's scheduler is process-wide and already configured (workers = {}, \
+                 stack_size = {} bytes, pin_workers = {}); Green::builder() cannot change it",
+                running.workers, running.stack_size, running.pin_workers
+            )));
+        }
+        Ok(Green {
+            stack_size: running.stack_size,
+        })
+    }
+}
+
+impl Green {
+    /// Joins the green runtime, configuring it with defaults if nothing has yet.
+    pub fn new() -> Green {
+        match Green::builder().build() {
+            Ok(g) => g,
+            // A builder with no explicit settings never conflicts and is never out of range.
+            Err(e) => unreachable!("default green settings rejected: {e}"),
+        }
+    }
+
+    /// Settings for the runtime (effective only before it first starts).
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// The coroutine stack size of this runtime's tasks, in bytes.
+    pub fn stack_size(&self) -> usize {
+        self.stack_size
+    }
+}
+
+impl Default for Green {
+    fn default() -> Green {
+        Green::new()
+    }
+}
+
+impl Runtime for Green {
+    type JoinHandle<T: Send + 'static> = JoinHandle<T>;
+    type Sleep = Sleep;
+    type TcpListener = TcpListener;
+    type TcpStream = TcpStream;
+    type UdpSocket = UdpSocket;
+
+    fn name(&self) -> &'static str {
+        "green"
+    }
+
+    fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        spawn::spawn_task(self.stack_size, future)
+    }
+
+    fn spawn_blocking<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        JoinHandle::blocking(blocking::unblock(move || catch_panic(f)))
+    }
+
+    fn spawn_implicit<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        spawn::spawn_implicit(self.stack_size, f)
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        crate::task::block_on(future)
+    }
+
+    fn sleep(&self, duration: Duration) -> Sleep {
+        Sleep::after(duration)
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> Sleep {
+        Sleep::until(deadline)
+    }
+
+    fn tcp_listen<A: ToSocketAddrs>(
+        &self,
+        addr: A,
+    ) -> impl Future<Output = io::Result<TcpListener>> + Send {
+        let query = addr.to_addr_query();
+        let rt = *self;
+        async move {
+            query
+                .try_each(&rt, |a: SocketAddr| async move { TcpListener::bind(a) })
+                .await
+        }
+    }
+
+    fn tcp_connect<A: ToSocketAddrs>(
+        &self,
+        addr: A,
+    ) -> impl Future<Output = io::Result<TcpStream>> + Send {
+        let query = addr.to_addr_query();
+        let rt = *self;
+        async move { query.try_each(&rt, TcpStream::connect).await }
+    }
+
+    fn udp_bind<A: ToSocketAddrs>(
+        &self,
+        addr: A,
+    ) -> impl Future<Output = io::Result<UdpSocket>> + Send {
+        let query = addr.to_addr_query();
+        let rt = *self;
+        async move {
+            query
+                .try_each(&rt, |a: SocketAddr| async move { UdpSocket::bind(a) })
+                .await
+        }
+    }
+}

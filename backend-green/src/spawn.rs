@@ -1,0 +1,206 @@
+//! Spawning coroutines, and the Green backend's join handle.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll, Waker};
+
+use anyrt_core::JoinError;
+use anyrt_core::task::{AsyncTaskHandle, CatchPanic, catch_panic};
+use futures_util::task::AtomicWaker;
+
+use crate::task::{self, Core, lock};
+
+/// Spawns `f` as a may coroutine with a stack of `stack_bytes`; returns its handle (for
+/// `unpark`). The only place anyrt-green calls may's unsafe spawn.
+pub(crate) fn spawn_coroutine<F>(stack_bytes: usize, f: F) -> io::Result<may::coroutine::Coroutine>
+where
+    F: FnOnce() + Send + 'static,
+{
+    let words = stack_bytes / std::mem::size_of::<usize>();
+    let builder = may::coroutine::Builder::new().stack_size(words);
+    // SAFETY: may marks spawning unsafe for two reasons, each addressed here.
+    // 1. Thread-locals: a coroutine can move to another worker thread whenever it suspends,
+    //    so a reference to a thread-local held across a suspension point would name another
+    //    thread's value. anyrt-green's own code reads its one thread-local (`CURRENT` in
+    //    task.rs) only between suspension points, by value, and resets it before every
+    //    wait; user code gets the rule stated in the crate docs (no thread-local borrow
+    //    across an `.await` or a blocking-style call). `f` is `Send + 'static`, so nothing
+    //    `!Send` crosses into the coroutine from the spawner.
+    // 2. Stack size: `stack_bytes` is the configured size (64 KiB by default, checked by
+    //    the conformance suite's largest futures, which anyrt-green boxes on the heap
+    //    anyway). A frame beyond it hits the guard page below every may stack, and the
+    //    `generator` crate's SIGSEGV handler reports the overflow: it fails loudly and
+    //    never writes past the stack.
+    let handle = unsafe { builder.spawn(f) }?;
+    // Dropping may's join handle detaches the coroutine; results travel through
+    // `JoinState`.
+    Ok(handle.coroutine().clone())
+}
+
+/// What a green task shares with its [`JoinHandle`].
+#[derive(Debug)]
+struct JoinState<T> {
+    output: Mutex<Option<Result<T, JoinError>>>,
+    finished: AtomicBool,
+    aborted: AtomicBool,
+    /// Blocking-style tasks cannot be stopped: aborting one only completes its handle.
+    implicit: bool,
+    join_waker: AtomicWaker,
+    /// The running task's waker, so `abort` can wake it up to stop.
+    task_waker: OnceLock<Waker>,
+}
+
+impl<T> JoinState<T> {
+    fn new(implicit: bool) -> Arc<Self> {
+        Arc::new(JoinState {
+            output: Mutex::new(None),
+            finished: AtomicBool::new(false),
+            aborted: AtomicBool::new(false),
+            implicit,
+            join_waker: AtomicWaker::new(),
+            task_waker: OnceLock::new(),
+        })
+    }
+
+    /// Stores the result; the first completion wins.
+    fn complete(&self, result: Result<T, JoinError>) {
+        {
+            let mut out = lock(&self.output);
+            if self.finished.load(SeqCst) {
+                return;
+            }
+            *out = Some(result);
+            self.finished.store(true, SeqCst);
+        }
+        self.join_waker.wake();
+    }
+}
+
+fn spawn_failed(e: io::Error) -> JoinError {
+    JoinError::panic(Box::new(format!(
+        "anyrt-green: cannot spawn a coroutine: {e}"
+    )))
+}
+
+/// Spawns `fut` as a green task: one coroutine running the poll loop.
+pub(crate) fn spawn_task<F>(stack_bytes: usize, fut: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let state = JoinState::new(false);
+    let st = state.clone();
+    let spawned = spawn_coroutine(stack_bytes, move || {
+        let result = catch_panic(|| {
+            let core = Core::new();
+            // The task's state machine lives on the heap, so deep futures do not need
+            // deep coroutine stacks.
+            let mut fut = Box::pin(CatchPanic::new(fut));
+            let _ = st.task_waker.set(Waker::from(core.clone()));
+            let out = task::run(&core, fut.as_mut(), Some(&st.aborted));
+            // Drop the future before the handle reports, so "joined" means "gone".
+            drop(fut);
+            match out {
+                Some(res) => res,
+                None => Err(JoinError::cancelled()),
+            }
+        });
+        st.complete(result.and_then(|r| r));
+    });
+    if let Err(e) = spawned {
+        state.complete(Err(spawn_failed(e)));
+    }
+    JoinHandle::green(state)
+}
+
+/// Spawns blocking-style code as a coroutine.
+pub(crate) fn spawn_implicit<F, T>(stack_bytes: usize, f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let state = JoinState::new(true);
+    let st = state.clone();
+    let spawned = spawn_coroutine(stack_bytes, move || st.complete(catch_panic(f)));
+    if let Err(e) = spawned {
+        state.complete(Err(spawn_failed(e)));
+    }
+    JoinHandle::green(state)
+}
+
+/// The [`anyrt_core::JoinHandle`] of the Green backend.
+///
+/// Dropping it detaches the task.
+#[derive(Debug)]
+pub struct JoinHandle<T> {
+    inner: Inner<T>,
+}
+
+#[derive(Debug)]
+enum Inner<T> {
+    Green(Arc<JoinState<T>>),
+    Blocking(AsyncTaskHandle<T>),
+}
+
+impl<T> JoinHandle<T> {
+    fn green(state: Arc<JoinState<T>>) -> Self {
+        JoinHandle {
+            inner: Inner::Green(state),
+        }
+    }
+
+    pub(crate) fn blocking(task: async_task::Task<Result<T, JoinError>>) -> Self {
+        JoinHandle {
+            inner: Inner::Blocking(AsyncTaskHandle::new(task)),
+        }
+    }
+}
+
+impl<T: Send + 'static> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let state = match &mut self.inner {
+            Inner::Blocking(h) => return Pin::new(h).poll(cx),
+            Inner::Green(state) => state,
+        };
+        if !state.finished.load(SeqCst) {
+            state.join_waker.register(cx.waker());
+            if !state.finished.load(SeqCst) {
+                return Poll::Pending;
+            }
+        }
+        // Polled again after it returned: the output is gone; report cancellation.
+        let out = lock(&state.output).take();
+        Poll::Ready(out.unwrap_or_else(|| Err(JoinError::cancelled())))
+    }
+}
+
+impl<T: Send + 'static> anyrt_core::JoinHandle<T> for JoinHandle<T> {
+    fn abort(&self) {
+        match &self.inner {
+            Inner::Blocking(h) => h.abort(),
+            Inner::Green(state) => {
+                if state.finished.load(SeqCst) {
+                    return;
+                }
+                state.aborted.store(true, SeqCst);
+                if state.implicit {
+                    state.complete(Err(JoinError::cancelled()));
+                } else if let Some(w) = state.task_waker.get() {
+                    w.wake_by_ref();
+                }
+            }
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        match &self.inner {
+            Inner::Blocking(h) => h.is_finished(),
+            Inner::Green(state) => state.finished.load(SeqCst),
+        }
+    }
+}

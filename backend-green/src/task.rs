@@ -1,0 +1,319 @@
+//! Driving a future on the current coroutine (or thread): the poll loop, its waker, and
+//! the per-task state that timers and sockets register with.
+//!
+//! A task waits between polls in exactly one place:
+//!
+//! * nothing to watch but wakers → park (may's `Blocker`: the coroutine, or a plain thread);
+//! * task-local timers only → park with a timeout (may's timer, in whole milliseconds);
+//! * one socket in the task's IO slot → `wait_io` on that socket, directly in this coroutine
+//!   (the cheapest wait may has: the same as a raw may socket call);
+//! * a socket and a timer → `wait_io`, with one entry on the timer thread that wakes the
+//!   task no later than its earliest deadline.
+//!
+//! The waker knows how the task waits: during `wait_io` it kicks the socket's
+//! `WaitIoWaker`, otherwise it unparks the `Blocker`. A `notified` flag and a `waiting` flag
+//! (Dekker-style, `SeqCst`) make sure no wake-up is lost; a stale token only causes one
+//! spurious re-poll.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+use may::io::WaitIoWaker;
+use may::sync::Blocker;
+
+use crate::net::IoWait;
+
+/// The bit `WaitIoWaker::wakeup` sets in a socket's readiness flags.
+pub(crate) const WAKER_BIT: usize = 0x8000_0000;
+
+/// A key in a task's timer map: deadline, then a unique id.
+pub(crate) type TimerKey = (Instant, u64);
+
+pub(crate) fn next_timer_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The state of one running poll loop, shared with its waker.
+pub(crate) struct Core {
+    blocker: Blocker,
+    in_coroutine: bool,
+    /// Set by every wake since the current poll started.
+    notified: AtomicBool,
+    /// Set while the loop waits (or is about to wait, after checking `notified`).
+    waiting: AtomicBool,
+    /// The socket the loop waits on in `wait_io`, if it does.
+    io_waker: Mutex<Option<WaitIoWaker>>,
+    local: Mutex<Local>,
+}
+
+/// What futures polled by this loop register: timers and the elected socket.
+#[derive(Default)]
+pub(crate) struct Local {
+    pub(crate) timers: BTreeMap<TimerKey, Waker>,
+    io_slot: Option<Arc<dyn IoWait>>,
+    /// The deadline of this loop's pending timer-thread entry (socket + deadline case).
+    armed: Option<Instant>,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("in_coroutine", &self.in_coroutine)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Wake for Core {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.notified.swap(true, SeqCst) {
+            // A wake-up is already pending since the current poll started.
+            return;
+        }
+        if self.waiting.load(SeqCst) {
+            let io = lock(&self.io_waker);
+            if let Some(w) = io.as_ref() {
+                w.wakeup();
+                return;
+            }
+            drop(io);
+            self.blocker.unpark();
+        }
+        // Not waiting: the loop checks `notified` before it waits.
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing here panics while holding a lock; a poisoned lock holds consistent data.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+std::thread_local! {
+    /// The loop polling on this thread right now. Only set during a poll and never held
+    /// across a suspension point, so a coroutine's migration between workers cannot make
+    /// it point at another task (see the crate docs on thread-locals).
+    static CURRENT: Cell<Option<Arc<Core>>> = const { Cell::new(None) };
+}
+
+/// Calls `f` with the loop polling on this thread, if any.
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Arc<Core>>) -> R) -> R {
+    CURRENT.with(|c| {
+        let cur = c.take();
+        let r = f(cur.as_ref());
+        c.set(cur);
+        r
+    })
+}
+
+impl Core {
+    pub(crate) fn new() -> Arc<Core> {
+        Arc::new(Core {
+            blocker: Blocker::new(false),
+            in_coroutine: may::coroutine::is_coroutine(),
+            notified: AtomicBool::new(false),
+            waiting: AtomicBool::new(false),
+            io_waker: Mutex::new(None),
+            local: Mutex::new(Local::default()),
+        })
+    }
+
+    pub(crate) fn local(&self) -> MutexGuard<'_, Local> {
+        lock(&self.local)
+    }
+
+    /// Makes this loop the waiter of `src`, if it has no socket yet and can wait on one.
+    pub(crate) fn try_take_io_slot(&self, src: Arc<dyn IoWait>) -> Result<(), Arc<dyn IoWait>> {
+        if !self.in_coroutine {
+            return Err(src);
+        }
+        let mut local = self.local();
+        if local.io_slot.is_some() {
+            return Err(src);
+        }
+        local.io_slot = Some(src);
+        Ok(())
+    }
+
+    /// Gives up the socket slot (its other wakers are woken to elect a new waiter) and
+    /// drops the timers.
+    fn clear(&self) {
+        let slot = {
+            let mut local = self.local();
+            local.timers.clear();
+            local.armed = None;
+            local.io_slot.take()
+        };
+        if let Some(io) = slot {
+            io.release();
+        }
+    }
+
+    fn park(&self, deadline: Option<Instant>) {
+        self.waiting.store(true, SeqCst);
+        if !self.notified.load(SeqCst) {
+            // may keeps park timeouts in whole milliseconds and treats 0 as "forever" (a
+            // 0.9 ms timeout would park for good): round up, to at least 1 ms.
+            let timeout = deadline.map(|d| {
+                let left = d.saturating_duration_since(Instant::now());
+                Duration::from_millis(left.as_nanos().div_ceil(1_000_000).max(1) as u64)
+            });
+            // Err(Timeout) is an ordinary wake-up here; the loop re-checks everything.
+            let _ = self.blocker.park(timeout);
+        }
+        self.waiting.store(false, SeqCst);
+    }
+
+    /// Waits on `io` directly; returns `true` if the socket reported readiness.
+    fn wait_io(&self, io: &dyn IoWait) -> bool {
+        *lock(&self.io_waker) = Some(io.io_waker());
+        self.waiting.store(true, SeqCst);
+        let flags = if self.notified.load(SeqCst) {
+            0
+        } else {
+            io.wait()
+        };
+        self.waiting.store(false, SeqCst);
+        *lock(&self.io_waker) = None;
+        flags & !WAKER_BIT != 0
+    }
+}
+
+/// Restores the previous `CURRENT` and cleans up on every exit, panics included.
+struct LoopGuard<'a> {
+    core: &'a Core,
+    prev: Option<Arc<Core>>,
+}
+
+impl Drop for LoopGuard<'_> {
+    fn drop(&mut self) {
+        self.core.clear();
+        CURRENT.with(|c| drop(c.replace(self.prev.take())));
+    }
+}
+
+/// Polls `fut` to completion on the current coroutine or thread, waiting in between as
+/// the module docs describe. Returns `None` if `stop` was set (the task was aborted).
+pub(crate) fn run<F: Future>(
+    core: &Arc<Core>,
+    mut fut: Pin<&mut F>,
+    stop: Option<&AtomicBool>,
+) -> Option<F::Output> {
+    // A loop nested in another loop's poll (blocking-style code called from a future):
+    // hand the outer loop's socket to someone who can wait on it meanwhile.
+    let prev = CURRENT.with(|c| c.take());
+    if let Some(outer) = &prev {
+        let slot = outer.local().io_slot.take();
+        if let Some(io) = slot {
+            io.release();
+        }
+    }
+    let _guard = LoopGuard { core, prev };
+    let waker = Waker::from(core.clone());
+    let mut cx = Context::from_waker(&waker);
+    // Moved into CURRENT for each poll and back out: no reference count traffic.
+    let mut mine = Some(core.clone());
+    loop {
+        if stop.is_some_and(|s| s.load(SeqCst)) {
+            return None;
+        }
+        core.notified.store(false, SeqCst);
+        CURRENT.with(|c| c.set(mine.take()));
+        let polled = fut.as_mut().poll(&mut cx);
+        mine = CURRENT.with(|c| c.take());
+        if !mine.as_ref().is_some_and(|m| Arc::ptr_eq(m, core)) {
+            // Only if a future blocked inside poll and came back on another thread.
+            mine = Some(core.clone());
+        }
+        if let Poll::Ready(v) = polled {
+            return Some(v);
+        }
+        wait(core, &waker);
+    }
+}
+
+/// Fires expired timers, then waits for the next event unless a wake-up is pending.
+fn wait(core: &Arc<Core>, waker: &Waker) {
+    let now = Instant::now();
+    let (expired, earliest, slot, arm) = {
+        let mut local = core.local();
+        let mut expired = Vec::new();
+        while let Some(entry) = local.timers.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            expired.push(entry.remove());
+        }
+        let earliest = local.timers.first_key_value().map(|(k, _)| k.0);
+        if local
+            .io_slot
+            .as_ref()
+            .is_some_and(|s| Arc::strong_count(s) == 1)
+        {
+            // Nobody else holds the socket any more: stop waiting on it.
+            let io = local.io_slot.take();
+            drop(local);
+            if let Some(io) = io {
+                io.release();
+            }
+            local = core.local();
+        }
+        if local.armed.is_some_and(|a| a <= now) {
+            local.armed = None;
+        }
+        let slot = local.io_slot.clone();
+        let arm = match (earliest, &slot) {
+            (Some(dl), Some(_)) if local.armed.is_none_or(|a| a > dl) => {
+                local.armed = Some(dl);
+                Some(dl)
+            }
+            _ => None,
+        };
+        (expired, earliest, slot, arm)
+    };
+    let fired = !expired.is_empty();
+    for w in expired {
+        w.wake();
+    }
+    if fired || core.notified.load(SeqCst) {
+        return;
+    }
+    match slot {
+        Some(io) => {
+            if let Some(dl) = arm {
+                // An entry armed for an earlier instant is still valid (an early wake is a
+                // spurious re-poll), so `timeout(5 s, read)` in a loop re-arms about once
+                // per 5 s.
+                crate::time::wake_at(dl, waker.clone());
+            }
+            if core.wait_io(&*io) {
+                // Real readiness: give up the slot and wake everyone interested (us too).
+                let taken = core.local().io_slot.take();
+                if let Some(io) = taken {
+                    io.release();
+                }
+            }
+        }
+        None => core.park(earliest),
+    }
+}
+
+/// Runs `fut` to completion on the current coroutine or thread.
+pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
+    let fut = std::pin::pin!(fut);
+    let core = Core::new();
+    match run(&core, fut, None) {
+        Some(v) => v,
+        // `run` returns `None` only when `stop` is given.
+        None => unreachable!("block_on has no stop flag"),
+    }
+}

@@ -1,0 +1,232 @@
+//! `Sleep`, and the timer thread for waits that no green task's loop can time.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use crate::task::{Core, TimerKey, lock, next_timer_id, with_current};
+
+/// The Green backend's sleep future.
+///
+/// Polled by a green task (or `Green::block_on`), it registers with that task's own timer
+/// list: the task parks with a timeout, no thread or coroutine per sleep. Polled by any
+/// other executor, it registers with a shared timer thread. It never completes before its
+/// deadline.
+#[derive(Debug)]
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Sleep {
+    deadline: Option<Instant>,
+    reg: Registration,
+}
+
+#[derive(Debug)]
+enum Registration {
+    None,
+    Task { core: Arc<Core>, key: TimerKey },
+    Thread(Arc<Mutex<Option<Waker>>>),
+}
+
+impl Sleep {
+    pub(crate) fn after(duration: Duration) -> Sleep {
+        Sleep {
+            // `None`: beyond what `Instant` can hold, so never.
+            deadline: Instant::now().checked_add(duration),
+            reg: Registration::None,
+        }
+    }
+
+    pub(crate) fn until(deadline: Instant) -> Sleep {
+        Sleep {
+            deadline: Some(deadline),
+            reg: Registration::None,
+        }
+    }
+
+    fn unregister(&mut self) {
+        match std::mem::replace(&mut self.reg, Registration::None) {
+            Registration::None => {}
+            Registration::Task { core, key } => {
+                let removed = core.local().timers.remove(&key);
+                drop(removed);
+            }
+            Registration::Thread(slot) => *lock(&slot) = None,
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(deadline) = self.deadline else {
+            return Poll::Pending;
+        };
+        if Instant::now() >= deadline {
+            self.unregister();
+            return Poll::Ready(());
+        }
+        let this = &mut *self;
+        with_current(|current| match (current, &this.reg) {
+            (Some(cur), Registration::Task { core, key }) if Arc::ptr_eq(cur, core) => {
+                let mut local = core.local();
+                match local.timers.get_mut(key) {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    Some(w) => w.clone_from(cx.waker()),
+                    None => {
+                        // The loop dropped its timers (it ended and we were moved on).
+                        local.timers.insert(*key, cx.waker().clone());
+                    }
+                }
+            }
+            (Some(cur), _) => {
+                this.unregister();
+                let key = (deadline, next_timer_id());
+                cur.local().timers.insert(key, cx.waker().clone());
+                this.reg = Registration::Task {
+                    core: cur.clone(),
+                    key,
+                };
+            }
+            (None, Registration::Thread(slot)) => {
+                let mut w = lock(slot);
+                match w.as_mut() {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => *w = Some(cx.waker().clone()),
+                }
+            }
+            (None, _) => {
+                this.unregister();
+                let slot = Arc::new(Mutex::new(Some(cx.waker().clone())));
+                timer_thread().add(deadline, Entry::Shared(slot.clone()));
+                this.reg = Registration::Thread(slot);
+            }
+        });
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.unregister();
+    }
+}
+
+/// Wakes `waker` at `deadline` from the timer thread.
+pub(crate) fn wake_at(deadline: Instant, waker: Waker) {
+    timer_thread().add(deadline, Entry::Waker(waker));
+}
+
+enum Entry {
+    Waker(Waker),
+    // Emptied when its `Sleep` is dropped or completes.
+    Shared(Arc<Mutex<Option<Waker>>>),
+}
+
+struct Timed {
+    deadline: Instant,
+    seq: u64,
+    entry: Entry,
+}
+
+impl PartialEq for Timed {
+    fn eq(&self, other: &Self) -> bool {
+        (self.deadline, self.seq) == (other.deadline, other.seq)
+    }
+}
+
+impl Eq for Timed {}
+
+impl PartialOrd for Timed {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Timed {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.deadline, self.seq).cmp(&(other.deadline, other.seq))
+    }
+}
+
+struct TimerThread {
+    heap: Mutex<BinaryHeap<Reverse<Timed>>>,
+    cv: Condvar,
+}
+
+fn timer_thread() -> &'static TimerThread {
+    static TIMER: OnceLock<&'static TimerThread> = OnceLock::new();
+    TIMER.get_or_init(|| {
+        // One per process, alive until exit: leaking it gives the thread a `'static` view.
+        let t: &'static TimerThread = Box::leak(Box::new(TimerThread {
+            heap: Mutex::new(BinaryHeap::new()),
+            cv: Condvar::new(),
+        }));
+        let spawned = std::thread::Builder::new()
+            .name("anyrt-green-timer".into())
+            .spawn(move || t.run());
+        if let Err(e) = spawned {
+            // Without it, timers polled outside green tasks could never fire.
+            panic!("anyrt-green: cannot start the timer thread: {e}");
+        }
+        t
+    })
+}
+
+impl TimerThread {
+    fn add(&self, deadline: Instant, entry: Entry) {
+        let mut heap = lock(&self.heap);
+        let earliest = heap.peek().is_none_or(|Reverse(t)| deadline < t.deadline);
+        heap.push(Reverse(Timed {
+            deadline,
+            seq: next_timer_id(),
+            entry,
+        }));
+        drop(heap);
+        if earliest {
+            self.cv.notify_one();
+        }
+    }
+
+    fn run(&self) {
+        let mut due = Vec::new();
+        let mut heap = lock(&self.heap);
+        loop {
+            let now = Instant::now();
+            while heap.peek().is_some_and(|Reverse(t)| t.deadline <= now) {
+                if let Some(Reverse(t)) = heap.pop() {
+                    due.push(t.entry);
+                }
+            }
+            if !due.is_empty() {
+                drop(heap);
+                for e in due.drain(..) {
+                    match e {
+                        Entry::Waker(w) => w.wake(),
+                        Entry::Shared(slot) => {
+                            let w = lock(&slot).take();
+                            if let Some(w) = w {
+                                w.wake();
+                            }
+                        }
+                    }
+                }
+                heap = lock(&self.heap);
+                continue;
+            }
+            heap = match heap.peek() {
+                Some(Reverse(t)) => {
+                    let wait = t.deadline.saturating_duration_since(now);
+                    self.cv
+                        .wait_timeout(heap, wait)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+                None => self.cv.wait(heap).unwrap_or_else(|e| e.into_inner()),
+            };
+        }
+    }
+}
