@@ -307,11 +307,19 @@ fn wait(core: &Arc<Core>, waker: &Waker) {
     }
 }
 
+// The loop state `block_on` reuses: blocking-style code calls `block_on` for every read
+// and write, which must not allocate. Coroutine-local (thread-local on a plain thread): a
+// `Core` parks the coroutine or thread that made it.
+may::coroutine_local!(static CACHED: Cell<Option<Arc<Core>>> = Cell::new(None));
+
 /// Runs `fut` to completion on the current coroutine or thread.
 pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
     let fut = std::pin::pin!(fut);
-    let core = Core::new();
-    match run(&core, fut, None) {
+    // Taken while in use: a nested `block_on` makes a fresh one.
+    let core = CACHED.with(|c| c.take()).unwrap_or_else(Core::new);
+    let out = run(&core, fut, None);
+    CACHED.with(|c| c.set(Some(core)));
+    match out {
         Some(v) => v,
         // `run` returns `None` only when `stop` is given.
         None => unreachable!("block_on has no stop flag"),

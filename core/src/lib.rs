@@ -46,6 +46,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod implicit;
 pub mod io;
 pub mod net;
 pub mod prelude;

@@ -14,7 +14,10 @@ pub(crate) trait Program {
 
 /// Runs `program` on the backend called `name`, or explains why it cannot.
 pub(crate) fn with_backend<P: Program>(name: &str, program: P) -> Result<P::Output, String> {
-    #[cfg_attr(all(feature = "tokio", feature = "smol", feature = "green"), allow(unused))]
+    #[cfg_attr(
+        all(feature = "tokio", feature = "smol", feature = "green"),
+        allow(unused)
+    )]
     let not_enabled = |feature: &str| {
         format!(
             "backend `{name}` is not enabled in this build: rebuild with `--features {feature}` \

@@ -1,6 +1,7 @@
 //! The conformance suite: every test runs on every backend the facade has enabled
 //! (`cargo test --all-features` names them `<test>::tokio`, `<test>::smol`, `<test>::green`).
 
+mod implicit;
 mod net_tcp;
 mod net_udp;
 mod rt_spawn;

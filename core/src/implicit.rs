@@ -1,0 +1,392 @@
+//! Implicit concurrency: blocking-style code (no `async`, no `.await`) on any backend.
+//!
+//! Code written with these functions and types reads like `std` code — `read`, `write`,
+//! `sleep`, `join` simply block — yet runs on any [`Runtime`]:
+//!
+//! * on **Green**, each implicit thread is a may coroutine: a blocking call parks only the
+//!   coroutine, so a hundred thousand implicit threads are cheap (a 64 KiB stack each);
+//! * on **Tokio** and **Smol**, each implicit thread is an OS thread of its own (not a slot
+//!   in a capped blocking pool, where implicit threads waiting on each other could
+//!   deadlock): the same code runs correctly up to the OS thread limit, at the cost of an
+//!   OS thread (a 2 MiB stack reservation and a kernel task) each.
+//!
+//! Blocking calls belong in an implicit thread ([`spawn`], `Runtime::spawn_implicit`) or
+//! in `main`. Calling one from inside an async task on Tokio or Smol would stall the
+//! executor: it panics with a message naming the fix instead.
+//!
+//! ```
+//! # #[cfg(any())] {
+//! use anyrt::implicit::{self, TcpListener};
+//! use std::io::{Read, Write};
+//!
+//! fn serve<R: anyrt::Runtime>(rt: R) -> std::io::Result<()> {
+//!     let listener = TcpListener::bind(&rt, "127.0.0.1:7000")?;
+//!     for stream in listener.incoming() {
+//!         let mut stream = stream?;
+//!         implicit::spawn(&rt, move || {
+//!             let mut buf = [0u8; 1024];
+//!             while let Ok(n @ 1..) = stream.read(&mut buf) {
+//!                 if stream.write_all(&buf[..n]).is_err() {
+//!                     break;
+//!                 }
+//!             }
+//!         });
+//!     }
+//!     Ok(())
+//! }
+//! # }
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::io::{AsyncReadExt, AsyncWriteExt};
+use crate::net::{self, ToSocketAddrs};
+use crate::{JoinError, JoinHandle, Runtime, RuntimeExt};
+
+/// Spawns `f` as an implicit thread (a coroutine on Green, an OS thread elsewhere).
+///
+/// Dropping the returned [`Thread`] detaches it.
+pub fn spawn<R, T, F>(rt: &R, f: F) -> Thread<T>
+where
+    R: Runtime,
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    Thread {
+        inner: Box::new(Spawned {
+            rt: rt.clone(),
+            handle: rt.spawn_implicit(f),
+        }),
+    }
+}
+
+/// Blocks the implicit thread for `duration` (never less).
+pub fn sleep<R: Runtime>(rt: &R, duration: Duration) {
+    rt.block_on(rt.sleep(duration));
+}
+
+/// Runs async code from implicit code, blocking until it completes.
+pub fn block_on<R: Runtime, F: Future>(rt: &R, future: F) -> F::Output {
+    rt.block_on(future)
+}
+
+/// An implicit thread; made by [`spawn`].
+pub struct Thread<T> {
+    inner: Box<dyn Join<T>>,
+}
+
+trait Join<T>: Send {
+    fn join(self: Box<Self>) -> Result<T, JoinError>;
+    fn is_finished(&self) -> bool;
+}
+
+struct Spawned<R: Runtime, T: Send + 'static> {
+    rt: R,
+    handle: R::JoinHandle<T>,
+}
+
+impl<R: Runtime, T: Send + 'static> Join<T> for Spawned<R, T> {
+    fn join(self: Box<Self>) -> Result<T, JoinError> {
+        let this = *self;
+        this.rt.block_on(this.handle)
+    }
+
+    fn is_finished(&self) -> bool {
+        self.handle.is_finished()
+    }
+}
+
+impl<T> Thread<T> {
+    /// Waits for the thread to finish: its result, or a [`JoinError`] if it panicked.
+    pub fn join(self) -> Result<T, JoinError> {
+        self.inner.join()
+    }
+
+    /// Returns `true` once the thread has finished.
+    pub fn is_finished(&self) -> bool {
+        self.inner.is_finished()
+    }
+}
+
+impl<T> fmt::Debug for Thread<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Thread")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// A blocking-style TCP listener.
+pub struct TcpListener<R: Runtime> {
+    rt: R,
+    inner: R::TcpListener,
+}
+
+impl<R: Runtime> TcpListener<R> {
+    /// Binds a listener (host names are resolved off the runtime's workers).
+    pub fn bind<A: ToSocketAddrs>(rt: &R, addr: A) -> io::Result<Self> {
+        let inner = rt.block_on(rt.tcp_listen(addr))?;
+        Ok(TcpListener {
+            rt: rt.clone(),
+            inner,
+        })
+    }
+
+    /// Blocks until a connection arrives.
+    pub fn accept(&self) -> io::Result<(TcpStream<R>, SocketAddr)> {
+        let (s, addr) = self.rt.block_on(net::TcpListener::accept(&self.inner))?;
+        Ok((TcpStream::new(self.rt.clone(), s), addr))
+    }
+
+    /// An endless iterator over incoming connections.
+    pub fn incoming(&self) -> Incoming<'_, R> {
+        Incoming { listener: self }
+    }
+
+    /// The address this listener is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        net::TcpListener::local_addr(&self.inner)
+    }
+
+    /// Unwraps the async listener.
+    pub fn into_inner(self) -> R::TcpListener {
+        self.inner
+    }
+}
+
+impl<R: Runtime> fmt::Debug for TcpListener<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpListener")
+            .field("local_addr", &self.local_addr().ok())
+            .finish()
+    }
+}
+
+/// The iterator of [`TcpListener::incoming`]; it never returns `None`.
+#[derive(Debug)]
+pub struct Incoming<'a, R: Runtime> {
+    listener: &'a TcpListener<R>,
+}
+
+impl<R: Runtime> Iterator for Incoming<'_, R> {
+    type Item = io::Result<TcpStream<R>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(self.listener.accept().map(|(s, _)| s))
+    }
+}
+
+const NO_TIMEOUT: u64 = u64::MAX;
+
+/// A blocking-style TCP stream: `std::io::Read + Write` (and `BufRead` through
+/// `std::io::BufReader`).
+pub struct TcpStream<R: Runtime> {
+    rt: R,
+    inner: R::TcpStream,
+    // Nanoseconds, or NO_TIMEOUT; atomics so the setters take `&self`, as std's do.
+    read_timeout: AtomicU64,
+    write_timeout: AtomicU64,
+}
+
+impl<R: Runtime> TcpStream<R> {
+    fn new(rt: R, inner: R::TcpStream) -> Self {
+        TcpStream {
+            rt,
+            inner,
+            read_timeout: AtomicU64::new(NO_TIMEOUT),
+            write_timeout: AtomicU64::new(NO_TIMEOUT),
+        }
+    }
+
+    /// Connects, trying each resolved address in turn.
+    pub fn connect<A: ToSocketAddrs>(rt: &R, addr: A) -> io::Result<Self> {
+        let inner = rt.block_on(rt.tcp_connect(addr))?;
+        Ok(TcpStream::new(rt.clone(), inner))
+    }
+
+    /// Wraps an async stream of the same runtime.
+    pub fn from_async(rt: &R, stream: R::TcpStream) -> Self {
+        TcpStream::new(rt.clone(), stream)
+    }
+
+    /// Unwraps the async stream.
+    pub fn into_inner(self) -> R::TcpStream {
+        self.inner
+    }
+
+    /// The address of the remote peer.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        net::TcpStream::peer_addr(&self.inner)
+    }
+
+    /// The local address of this end.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        net::TcpStream::local_addr(&self.inner)
+    }
+
+    /// Shuts down the read half, the write half or both.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        net::TcpStream::shutdown(&self.inner, how)
+    }
+
+    /// Sets `TCP_NODELAY`.
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        net::TcpStream::set_nodelay(&self.inner, on)
+    }
+
+    /// Reads `TCP_NODELAY`.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        net::TcpStream::nodelay(&self.inner)
+    }
+
+    /// Sets the read timeout: a read that waits longer fails with
+    /// [`io::ErrorKind::TimedOut`] and the stream stays usable. `None` waits forever.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a zero duration, as `std::net::TcpStream` does.
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        store_timeout(&self.read_timeout, timeout)
+    }
+
+    /// Sets the write timeout; see [`set_read_timeout`](TcpStream::set_read_timeout).
+    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        store_timeout(&self.write_timeout, timeout)
+    }
+
+    /// The read timeout.
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(load_timeout(&self.read_timeout))
+    }
+
+    /// The write timeout.
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(load_timeout(&self.write_timeout))
+    }
+}
+
+fn store_timeout(slot: &AtomicU64, timeout: Option<Duration>) -> io::Result<()> {
+    let nanos = match timeout {
+        None => NO_TIMEOUT,
+        Some(d) if d.is_zero() => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "cannot set a 0 duration timeout",
+            ));
+        }
+        Some(d) => u64::try_from(d.as_nanos()).unwrap_or(NO_TIMEOUT - 1),
+    };
+    slot.store(nanos, Ordering::Relaxed);
+    Ok(())
+}
+
+fn load_timeout(slot: &AtomicU64) -> Option<Duration> {
+    match slot.load(Ordering::Relaxed) {
+        NO_TIMEOUT => None,
+        n => Some(Duration::from_nanos(n)),
+    }
+}
+
+/// Runs an IO future to completion, within `timeout` if one is set.
+fn with_timeout<R: Runtime, T>(
+    rt: &R,
+    timeout: &AtomicU64,
+    fut: impl Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    match load_timeout(timeout) {
+        None => rt.block_on(fut),
+        Some(d) => rt.block_on(rt.timeout(d, fut))?,
+    }
+}
+
+impl<R: Runtime> Read for TcpStream<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        with_timeout(&self.rt, &self.read_timeout, self.inner.read(buf))
+    }
+}
+
+impl<R: Runtime> Write for TcpStream<R> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        with_timeout(&self.rt, &self.write_timeout, self.inner.write(buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        with_timeout(&self.rt, &self.write_timeout, self.inner.flush())
+    }
+}
+
+impl<R: Runtime> fmt::Debug for TcpStream<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("local_addr", &self.local_addr().ok())
+            .field("peer_addr", &self.peer_addr().ok())
+            .finish()
+    }
+}
+
+/// A blocking-style UDP socket.
+pub struct UdpSocket<R: Runtime> {
+    rt: R,
+    inner: R::UdpSocket,
+}
+
+impl<R: Runtime> UdpSocket<R> {
+    /// Binds a socket.
+    pub fn bind<A: ToSocketAddrs>(rt: &R, addr: A) -> io::Result<Self> {
+        let inner = rt.block_on(rt.udp_bind(addr))?;
+        Ok(UdpSocket {
+            rt: rt.clone(),
+            inner,
+        })
+    }
+
+    /// Sends one datagram to `target`.
+    pub fn send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
+        self.rt
+            .block_on(net::UdpSocket::send_to(&self.inner, buf, target))
+    }
+
+    /// Blocks until a datagram arrives; returns its length and sender.
+    pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.rt
+            .block_on(net::UdpSocket::recv_from(&self.inner, buf))
+    }
+
+    /// Sets the default peer.
+    pub fn connect(&self, addr: SocketAddr) -> io::Result<()> {
+        self.rt.block_on(net::UdpSocket::connect(&self.inner, addr))
+    }
+
+    /// Sends one datagram to the connected peer.
+    pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.rt.block_on(net::UdpSocket::send(&self.inner, buf))
+    }
+
+    /// Blocks until a datagram from the connected peer arrives.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.rt.block_on(net::UdpSocket::recv(&self.inner, buf))
+    }
+
+    /// The address this socket is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        net::UdpSocket::local_addr(&self.inner)
+    }
+
+    /// The connected peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        net::UdpSocket::peer_addr(&self.inner)
+    }
+}
+
+impl<R: Runtime> fmt::Debug for UdpSocket<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UdpSocket")
+            .field("local_addr", &self.local_addr().ok())
+            .finish()
+    }
+}

@@ -1,0 +1,209 @@
+//! Implicit (blocking-style) code on every backend: the bodies here are plain `fn`s, run
+//! by `#[anyrt::test]` as implicit threads.
+
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::Shutdown;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyrt::implicit::{self, TcpListener, TcpStream, UdpSocket};
+use anyrt::{Runtime, RuntimeExt};
+
+use crate::{PROMPT, ms};
+
+fn echo_server<R: Runtime>(rt: &R) -> std::net::SocketAddr {
+    let listener = TcpListener::bind(rt, "127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let rt2 = rt.clone();
+    drop(implicit::spawn(rt, move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { break };
+            drop(implicit::spawn(&rt2, move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n @ 1..) = s.read(&mut buf) {
+                    if s.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            }));
+        }
+    }));
+    addr
+}
+
+#[anyrt::test]
+fn implicit_echo_with_200_concurrent_clients<R: Runtime>(rt: R) {
+    let addr = echo_server(&rt);
+    let clients: Vec<_> = (0..200u32)
+        .map(|c| {
+            let rt2 = rt.clone();
+            implicit::spawn(&rt, move || {
+                let mut s = TcpStream::connect(&rt2, addr).unwrap();
+                s.set_nodelay(true).unwrap();
+                s.set_read_timeout(Some(PROMPT)).unwrap();
+                for round in 0..5u32 {
+                    let msg = format!("client {c} round {round}\n");
+                    s.write_all(msg.as_bytes()).unwrap();
+                    let mut back = vec![0u8; msg.len()];
+                    s.read_exact(&mut back).unwrap();
+                    assert_eq!(back, msg.as_bytes());
+                }
+                c
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for t in clients {
+        total += t.join().unwrap();
+    }
+    assert_eq!(total, (0..200).sum::<u32>());
+}
+
+#[anyrt::test]
+fn bufread_line_protocol<R: Runtime>(rt: R) {
+    let listener = TcpListener::bind(&rt, "127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = implicit::spawn(&rt, move || {
+        let (s, _) = listener.accept().unwrap();
+        let mut r = BufReader::new(s);
+        let mut lines = 0;
+        let mut line = String::new();
+        while r.read_line(&mut line).unwrap() > 0 {
+            let reply = line.to_uppercase();
+            r.get_mut().write_all(reply.as_bytes()).unwrap();
+            line.clear();
+            lines += 1;
+        }
+        lines
+    });
+    let c = TcpStream::connect(&rt, addr).unwrap();
+    let mut reader = BufReader::new(c);
+    for word in ["alpha", "beta", "gamma"] {
+        writeln!(reader.get_mut(), "{word}").unwrap();
+        let mut answer = String::new();
+        reader.read_line(&mut answer).unwrap();
+        assert_eq!(answer, format!("{}\n", word.to_uppercase()));
+    }
+    reader.get_ref().shutdown(Shutdown::Write).unwrap();
+    assert_eq!(server.join().unwrap(), 3);
+}
+
+#[anyrt::test]
+fn read_timeout_then_the_stream_still_works<R: Runtime>(rt: R) {
+    let listener = TcpListener::bind(&rt, "127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut c = TcpStream::connect(&rt, addr).unwrap();
+    let (mut s, _) = listener.accept().unwrap();
+    assert_eq!(
+        c.set_read_timeout(Some(Duration::ZERO)).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+    c.set_read_timeout(Some(ms(100))).unwrap();
+    assert_eq!(c.read_timeout().unwrap(), Some(ms(100)));
+    let mut buf = [0u8; 8];
+    let t0 = Instant::now();
+    let err = c.read(&mut buf).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TimedOut);
+    assert!(t0.elapsed() >= ms(100));
+    s.write_all(b"after").unwrap();
+    let n = c.read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"after");
+    c.set_read_timeout(None).unwrap();
+    assert_eq!(c.read_timeout().unwrap(), None);
+    assert_eq!(c.peer_addr().unwrap(), addr);
+}
+
+#[anyrt::test]
+fn udp_round_trip<R: Runtime>(rt: R) {
+    let a = UdpSocket::bind(&rt, "127.0.0.1:0").unwrap();
+    let b = UdpSocket::bind(&rt, "127.0.0.1:0").unwrap();
+    let b_addr = b.local_addr().unwrap();
+    a.send_to(b"hello", b_addr).unwrap();
+    let mut buf = [0u8; 16];
+    let (n, from) = b.recv_from(&mut buf).unwrap();
+    assert_eq!((&buf[..n], from), (&b"hello"[..], a.local_addr().unwrap()));
+    b.connect(from).unwrap();
+    a.connect(b_addr).unwrap();
+    b.send(b"back").unwrap();
+    let n = a.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"back");
+    assert_eq!(a.peer_addr().unwrap(), b_addr);
+}
+
+#[anyrt::test]
+fn block_on_a_channel_fed_by_an_async_task<R: Runtime>(rt: R) {
+    let (tx, rx) = async_channel::bounded::<u32>(1);
+    let rt2 = rt.clone();
+    drop(rt.spawn(async move {
+        for i in 0..10 {
+            rt2.sleep(ms(1)).await;
+            tx.send(i).await.unwrap();
+        }
+    }));
+    let mut got = Vec::new();
+    while let Ok(v) = implicit::block_on(&rt, rx.recv()) {
+        got.push(v);
+    }
+    assert_eq!(got, (0..10).collect::<Vec<_>>());
+}
+
+#[anyrt::test]
+fn sleep_lower_bound<R: Runtime>(rt: R) {
+    for d in [1u64, 10, 30] {
+        let t0 = Instant::now();
+        implicit::sleep(&rt, ms(d));
+        assert!(t0.elapsed() >= ms(d));
+    }
+}
+
+#[anyrt::test]
+fn join_of_a_panicking_thread<R: Runtime>(rt: R) {
+    let t = implicit::spawn(&rt, || -> u32 { panic!("implicit panic") });
+    let err = t.join().unwrap_err();
+    assert!(err.is_panic());
+    assert!(err.to_string().contains("implicit panic"));
+    let t = implicit::spawn(&rt, || 5);
+    assert_eq!(t.join().unwrap(), 5);
+}
+
+#[anyrt::test]
+fn six_hundred_threads_meet_at_a_barrier<R: Runtime>(rt: R) {
+    // More than tokio's (512) or `blocking`'s (500) pool: each must be a thread of its own.
+    const N: usize = 600;
+    let barrier = Arc::new(async_lock::Barrier::new(N));
+    let passed = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..N)
+        .map(|_| {
+            let (rt2, barrier, passed) = (rt.clone(), barrier.clone(), passed.clone());
+            implicit::spawn(&rt, move || {
+                implicit::block_on(&rt2, barrier.wait());
+                passed.fetch_add(1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(passed.load(Ordering::SeqCst), N);
+}
+
+#[anyrt::test]
+async fn blocking_calls_inside_async_tasks<R: Runtime>(rt: R) {
+    let rt2 = rt.clone();
+    let h = rt.spawn(async move {
+        implicit::sleep(&rt2, ms(5));
+        "slept"
+    });
+    let r = rt.timeout(PROMPT, h).await.expect("misuse must not hang");
+    if rt.name() == "green" {
+        // A green task is a coroutine: blocking parks just the coroutine.
+        assert_eq!(r.unwrap(), "slept");
+    } else {
+        let err = r.unwrap_err();
+        assert!(err.is_panic());
+        let msg = err.to_string();
+        assert!(msg.contains("spawn_implicit"), "{msg}");
+        assert!(msg.contains("implicit::spawn"), "{msg}");
+    }
+}

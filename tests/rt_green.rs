@@ -1,0 +1,127 @@
+//! What only the Green backend has: may's process-wide scheduler, coroutine parking, and
+//! may's timer quirks.
+
+#![cfg(feature = "green")]
+
+use std::io::ErrorKind;
+use std::time::{Duration, Instant};
+
+use anyrt::{Green, JoinHandle, Runtime, RuntimeExt};
+
+const PROMPT: Duration = Duration::from_secs(10);
+
+#[test]
+fn a_second_builder_with_other_settings_is_an_error() {
+    let rt = Green::new();
+    let other = rt.stack_size() * 2;
+    let err = Green::builder().stack_size(other).build().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("process-wide"), "{err}");
+    // The same settings, or none, join the running scheduler.
+    assert!(Green::builder().stack_size(rt.stack_size()).build().is_ok());
+    assert!(Green::builder().build().is_ok());
+    let err = Green::builder().workers(0).build().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}
+
+#[test]
+fn sub_millisecond_timeouts_fire() {
+    // may parks forever on a timeout under 1 ms; anyrt rounds up.
+    let rt = Green::new();
+    let h = rt.spawn(async move {
+        for us in [1u64, 250, 999, 1_001, 1_500] {
+            let t0 = Instant::now();
+            let r = rt
+                .timeout(Duration::from_micros(us), std::future::pending::<()>())
+                .await;
+            assert!(r.is_err());
+            assert!(t0.elapsed() >= Duration::from_micros(us));
+        }
+    });
+    rt.block_on(rt.timeout(PROMPT, h))
+        .expect("a sub-millisecond timeout hung")
+        .unwrap();
+}
+
+#[test]
+fn block_on_inside_a_green_task_parks_only_the_coroutine() {
+    let rt = Green::new();
+    // More nested block_on calls than worker threads, all waiting at once: if block_on
+    // blocked the worker thread, the sleeps' tasks could not finish.
+    let handles: Vec<_> = (0..64)
+        .map(|i| {
+            rt.spawn(async move {
+                let inner = rt.block_on(async move {
+                    rt.sleep(Duration::from_millis(20)).await;
+                    i
+                });
+                rt.sleep(Duration::from_millis(1)).await;
+                inner
+            })
+        })
+        .collect();
+    let t0 = Instant::now();
+    for (i, h) in handles.into_iter().enumerate() {
+        assert_eq!(rt.block_on(rt.timeout(PROMPT, h)).unwrap().unwrap(), i);
+    }
+    assert!(t0.elapsed() < PROMPT);
+}
+
+#[test]
+fn implicit_tasks_are_coroutines() {
+    let rt = Green::new();
+    let h = rt.spawn_implicit(move || {
+        assert!(may::coroutine::is_coroutine());
+        rt.block_on(rt.sleep(Duration::from_millis(5)));
+        "done"
+    });
+    assert_eq!(rt.block_on(h).unwrap(), "done");
+    let h = rt.spawn_implicit(|| panic!("implicit boom"));
+    assert!(rt.block_on(h).unwrap_err().is_panic());
+}
+
+#[test]
+fn abort_of_a_task_that_never_started_polling() {
+    let rt = Green::new();
+    for _ in 0..100 {
+        let h = rt.spawn(std::future::pending::<()>());
+        h.abort();
+        let err = rt.block_on(rt.timeout(PROMPT, h)).unwrap().unwrap_err();
+        assert!(err.is_cancelled());
+    }
+}
+
+#[test]
+fn many_tasks_wait_on_one_socket_pair() {
+    // Several tasks read from clones of one socket's data through a shared split: the
+    // elected waiter must wake the others.
+    use anyrt::io::{AsyncReadExt, AsyncWriteExt};
+    use anyrt::net::TcpListener;
+    let rt = Green::new();
+    let r = rt.block_on(async move {
+        let l = rt.tcp_listen("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let c = rt.tcp_connect(addr).await.unwrap();
+        let (s, _) = l.accept().await.unwrap();
+        let (mut rd, mut wr) = s.split();
+        let (mut crd, mut cwr) = c.split();
+        // Reader and writer halves of the server stream in two tasks.
+        let reader = rt.spawn(async move {
+            let mut buf = [0u8; 5];
+            rd.read_exact(&mut buf).await.unwrap();
+            buf
+        });
+        let writer = rt.spawn(async move {
+            wr.write_all(b"pong!").await.unwrap();
+            wr
+        });
+        cwr.write_all(b"ping!").await.unwrap();
+        let mut back = [0u8; 5];
+        crd.read_exact(&mut back).await.unwrap();
+        let got = reader.await.unwrap();
+        drop(writer.await.unwrap());
+        (got, back)
+    });
+    assert_eq!(&r.0, b"ping!");
+    assert_eq!(&r.1, b"pong!");
+}
