@@ -81,7 +81,9 @@ where
     let rt2 = rt.clone();
     match rt.block_on(rt.spawn_implicit(move || body(rt2))) {
         Ok(v) => v,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Re-panic with the message on the test's thread: the implicit thread's own report
+        // may have gone elsewhere (may's workers are not the test's threads).
+        Err(e) if e.is_panic() => panic!("{e}"),
         Err(e) => panic!("the test's implicit thread did not finish: {e}"),
     }
 }

@@ -211,7 +211,7 @@ pub struct TcpListener {
 impl TcpListener {
     pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
         Ok(TcpListener {
-            src: Source::new(std::net::TcpListener::bind(addr)?)?,
+            src: Source::new(anyrt_core::net::bind_tcp_listener(addr)?)?,
         })
     }
 }

@@ -252,7 +252,7 @@ impl Runtime for Smol {
         async move {
             let l = query
                 .try_each(&rt, |a: SocketAddr| async move {
-                    Async::<std::net::TcpListener>::bind(a)
+                    Async::new(anyrt_core::net::bind_tcp_listener(a)?)
                 })
                 .await?;
             Ok(TcpListener::new(l))
