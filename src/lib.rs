@@ -1,4 +1,28 @@
-#![doc = include_str!("../README.md")]
+//! Write concurrent Rust once — async or blocking-style — and run it on tokio, smol or green
+//! threads, chosen by a Cargo feature.
+//!
+//! * [`Runtime`] (with [`RuntimeExt`]): spawning, timers, TCP and UDP, implemented by
+//!   every backend: `Tokio`, `Smol` and `Green` (features `tokio`, `smol`, `green`).
+//! * [`implicit`]: blocking-style code on any backend (coroutines on Green).
+//! * [`macro@test`]: one test body, one `#[test]` per enabled backend.
+//! * [`main`]: `async fn main` on [`runtime()`], the default runtime.
+//!
+//! ```
+//! # #[cfg(feature = "tokio")] {
+//! use anyrt::{Runtime, RuntimeExt};
+//! use std::time::Duration;
+//!
+//! let rt = anyrt::Tokio::new();
+//! let answer = rt.block_on(async {
+//!     rt.sleep(Duration::from_millis(1)).await;
+//!     rt.spawn(async { 42 }).await
+//! });
+//! assert_eq!(answer.unwrap(), 42);
+//! # }
+//! ```
+//!
+//! See the README for the two styles side by side, the feature table and what each
+//! backend guarantees.
 #![forbid(unsafe_code)]
 
 pub use anyrt_core::*;
