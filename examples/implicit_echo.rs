@@ -74,7 +74,10 @@ impl Program for Echo {
         let backend = rt.name();
         if let Some(addr) = self.serve {
             let listener = TcpListener::bind(&rt, addr)?;
-            eprintln!("implicit echo ({backend}) serving on {}", listener.local_addr()?);
+            eprintln!(
+                "implicit echo ({backend}) serving on {}",
+                listener.local_addr()?
+            );
             return serve(&rt, listener);
         }
         let listener = TcpListener::bind(&rt, "127.0.0.1:0")?;
