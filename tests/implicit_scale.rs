@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use anyrt::Green;
 use anyrt::implicit;
-use anyrt::{Green, Runtime};
 
 const THREADS: usize = 100_000;
 

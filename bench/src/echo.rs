@@ -1,0 +1,303 @@
+//! The TCP echo case: servers (raw and through anyrt) and the one load generator.
+
+use std::io::{self, BufRead, Write};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyrt::Runtime;
+
+use crate::{alloc, procfs};
+
+/// The echo rows, in the order they run (raw and anyrt alternate).
+pub(crate) const ROWS: &[(&str, &str)] = &[
+    ("raw-tokio", "raw tokio"),
+    ("tokio", "anyrt Tokio"),
+    ("raw-smol", "raw smol"),
+    ("smol", "anyrt Smol"),
+    ("raw-may", "raw may"),
+    ("green", "anyrt Green (async)"),
+    ("green-implicit", "anyrt Green (implicit)"),
+];
+
+/// The raw row each anyrt row is compared with.
+pub(crate) fn baseline(row: &str) -> Option<&'static str> {
+    match row {
+        "tokio" => Some("raw-tokio"),
+        "smol" => Some("raw-smol"),
+        "green" | "green-implicit" => Some("raw-may"),
+        _ => None,
+    }
+}
+
+const MSG: usize = 64;
+
+/// Runs the server of `row` in this process; talks to the orchestrator over stdio: prints
+/// `port N`, then answers `mark` (start of the measured window) and `report` (its end:
+/// CPU time and allocations since the mark).
+pub(crate) fn serve(row: &str, workers: usize) -> io::Result<()> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    match row {
+        "raw-tokio" => raw_tokio(listener, workers)?,
+        "raw-smol" => raw_smol(listener, workers)?,
+        "raw-may" => raw_may(listener, workers)?,
+        "tokio" => {
+            let rt = anyrt::Tokio::builder().workers(workers).build()?;
+            anyrt_async(rt, listener)?;
+        }
+        "smol" => {
+            let rt = anyrt::Smol::builder().workers(workers).build()?;
+            anyrt_async(rt, listener)?;
+        }
+        "green" => anyrt_async(green(workers)?, listener)?,
+        "green-implicit" => anyrt_implicit(green(workers)?, listener)?,
+        other => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("unknown row {other}"),
+            ));
+        }
+    }
+    println!("port {port}");
+    io::stdout().flush()?;
+    let mut mark = (procfs::cpu_time(), alloc::allocations());
+    for line in io::stdin().lock().lines() {
+        match line?.trim() {
+            "mark" => {
+                mark = (procfs::cpu_time(), alloc::allocations());
+                println!("ok");
+            }
+            "report" => {
+                let cpu = procfs::cpu_time().saturating_sub(mark.0);
+                let allocs = alloc::allocations() - mark.1;
+                println!("cpu_ns {} allocs {allocs}", cpu.as_nanos());
+                io::stdout().flush()?;
+                std::process::exit(0);
+            }
+            _ => {}
+        }
+        io::stdout().flush()?;
+    }
+    Ok(())
+}
+
+pub(crate) fn green(workers: usize) -> io::Result<anyrt::Green> {
+    // Raw may runs with the same settings (see `raw_may`).
+    anyrt::Green::builder()
+        .workers(workers)
+        .pin_workers(false)
+        .build()
+}
+
+fn raw_tokio(listener: std::net::TcpListener, workers: usize) -> io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()?;
+    listener.set_nonblocking(true)?;
+    std::thread::spawn(move || {
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((mut s, _)) = listener.accept().await {
+                s.set_nodelay(true).unwrap();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    loop {
+                        let n = match s.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        if s.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        })
+    });
+    Ok(())
+}
+
+fn raw_smol(listener: std::net::TcpListener, workers: usize) -> io::Result<()> {
+    use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    let ex: &'static async_executor::Executor<'static> =
+        Box::leak(Box::new(async_executor::Executor::new()));
+    for _ in 0..workers {
+        std::thread::spawn(move || async_io::block_on(ex.run(std::future::pending::<()>())));
+    }
+    let listener = async_io::Async::new(listener)?;
+    ex.spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            s.get_ref().set_nodelay(true).unwrap();
+            ex.spawn(async move {
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    if s.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            })
+            .detach();
+        }
+    })
+    .detach();
+    Ok(())
+}
+
+fn raw_may(listener: std::net::TcpListener, workers: usize) -> io::Result<()> {
+    use std::io::Read;
+    may::config().set_workers(workers).set_worker_pin(false);
+    // What a may user writes: `go!` coroutines with may's blocking-style sockets. `go!` is
+    // may's own macro around its unsafe spawn; the coroutines hold no thread-local borrows.
+    let addr = listener.local_addr()?;
+    drop(listener);
+    let listener = may::net::TcpListener::bind(addr)?;
+    may::go!(move || {
+        while let Ok((mut s, _)) = listener.accept() {
+            s.set_nodelay(true).unwrap();
+            may::go!(move || {
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = match s.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    if s.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    Ok(())
+}
+
+/// The anyrt server: `examples/echo.rs`'s, generic over the runtime.
+fn anyrt_async<R: Runtime>(rt: R, listener: std::net::TcpListener) -> io::Result<()> {
+    use anyrt::io::{AsyncReadExt, AsyncWriteExt};
+    use anyrt::net::{TcpListener, TcpStream};
+    let addr = listener.local_addr()?;
+    drop(listener);
+    let l = rt.block_on(rt.tcp_listen(addr))?;
+    let rt2 = rt.clone();
+    drop(rt.spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            s.set_nodelay(true).unwrap();
+            drop(rt2.spawn(async move {
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    if s.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            }));
+        }
+    }));
+    // The handle's clones in the tasks keep the runtime running.
+    Ok(())
+}
+
+/// The anyrt implicit-style server: `examples/implicit_echo.rs`'s.
+fn anyrt_implicit<R: Runtime>(rt: R, listener: std::net::TcpListener) -> io::Result<()> {
+    use anyrt::implicit::{self, TcpListener};
+    use std::io::Read;
+    let addr = listener.local_addr()?;
+    drop(listener);
+    let l = TcpListener::bind(&rt, addr)?;
+    let rt2 = rt.clone();
+    drop(implicit::spawn(&rt, move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { break };
+            s.set_nodelay(true).unwrap();
+            drop(implicit::spawn(&rt2, move || {
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = match s.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    if s.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            }));
+        }
+    }));
+    Ok(())
+}
+
+/// The load generator, the same for every row: one thread (a tokio current-thread
+/// runtime), `conns` connections doing 64-byte ping-pong. Prints `start` when the measured
+/// window opens (after every connection is up and `warmup` has passed), `end` when it
+/// closes, then `trips N secs S p50_us X p99_us Y`.
+pub(crate) fn load(addr: SocketAddr, conns: usize, secs: f64, warmup: f64) -> io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let mut streams = Vec::with_capacity(conns);
+        for _ in 0..conns {
+            let s = tokio::net::TcpStream::connect(addr).await?;
+            s.set_nodelay(true)?;
+            streams.push(s);
+        }
+        let start = Instant::now() + Duration::from_secs_f64(warmup);
+        let end = start + Duration::from_secs_f64(secs);
+        let tasks: Vec<_> = streams
+            .into_iter()
+            .map(|mut s| {
+                tokio::spawn(async move {
+                    let msg = [7u8; MSG];
+                    let mut back = [0u8; MSG];
+                    let mut lat = Vec::with_capacity(4096);
+                    loop {
+                        let t0 = Instant::now();
+                        if t0 >= end {
+                            break;
+                        }
+                        s.write_all(&msg).await?;
+                        s.read_exact(&mut back).await?;
+                        if t0 >= start {
+                            lat.push(t0.elapsed().as_nanos() as u64);
+                        }
+                    }
+                    Ok::<_, io::Error>(lat)
+                })
+            })
+            .collect();
+        tokio::time::sleep_until(start.into()).await;
+        println!("start");
+        io::stdout().flush()?;
+        tokio::time::sleep_until(end.into()).await;
+        println!("end");
+        io::stdout().flush()?;
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.map_err(io::Error::other)??);
+        }
+        all.sort_unstable();
+        let pct = |p: f64| {
+            all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(0) as f64
+                / 1000.0
+        };
+        println!(
+            "trips {} secs {secs} p50_us {:.1} p99_us {:.1}",
+            all.len(),
+            pct(0.50),
+            pct(0.99)
+        );
+        Ok(())
+    })
+}

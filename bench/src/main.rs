@@ -1,0 +1,418 @@
+//! anyrt's comparison benchmark: the same workloads written directly against tokio, smol
+//! and may ("raw") and through anyrt, run side by side and interleaved in one invocation.
+//!
+//! ```text
+//! cargo run --release -p anyrt-bench               # full run (under 5 minutes)
+//! cargo run --release -p anyrt-bench -- --quick    # smoke run (under a minute)
+//! cargo run --release -p anyrt-bench -- --json results.json --conns 100 --reps 5
+//! ```
+//!
+//! Every measurement runs in a child process (the binary re-executes itself): echo servers
+//! and the load generator are separate processes, so each server's CPU time per round
+//! trip comes from its own threads' CPU clocks.
+
+mod alloc;
+mod echo;
+mod procfs;
+mod report;
+mod tasks;
+
+use std::io::{self, BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+use report::Report;
+
+#[global_allocator]
+static GLOBAL: alloc::Counting = alloc::Counting;
+
+struct Plan {
+    reps: usize,
+    secs: f64,
+    warmup: f64,
+    conns: Vec<usize>,
+    tasks: usize,
+    idle_tasks: usize,
+    idle_conns: usize,
+    workers: usize,
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("error: {e}");
+        std::process::exit(2);
+    }
+}
+
+fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> io::Result<Option<T>> {
+    match args.iter().position(|a| a == name) {
+        None => Ok(None),
+        Some(i) => {
+            let v = args
+                .get(i + 1)
+                .ok_or_else(|| invalid(format!("{name} needs a value")))?;
+            v.parse()
+                .map(Some)
+                .map_err(|_| invalid(format!("{name} {v}: not a valid value")))
+        }
+    }
+}
+
+fn invalid(msg: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg)
+}
+
+fn run() -> io::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let workers = arg(&args, "--workers")?
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    // Child roles.
+    if let Some(row) = arg::<String>(&args, "--serve-row")? {
+        return echo::serve(&row, workers);
+    }
+    if let Some(addr) = arg(&args, "--load")? {
+        let conns = arg(&args, "--conns")?.unwrap_or(50);
+        let secs = arg(&args, "--secs")?.unwrap_or(2.0);
+        let warmup = arg(&args, "--warmup")?.unwrap_or(0.5);
+        return echo::load(addr, conns, secs, warmup);
+    }
+    if let Some(case) = arg::<String>(&args, "--case")? {
+        let row: String = arg(&args, "--row")?.ok_or_else(|| invalid("--row needed".into()))?;
+        let count = arg(&args, "--count")?.unwrap_or(100_000);
+        return match case.as_str() {
+            "spawn" => tasks::spawn(&row, workers, count),
+            "timers" => tasks::timers(&row, workers, count),
+            "memory-tasks" => tasks::memory_tasks(&row, workers, count),
+            "memory-conns" => tasks::memory_conns(&row, workers, count),
+            other => Err(invalid(format!("unknown case {other}"))),
+        };
+    }
+    // The orchestrator.
+    let known = [
+        "--quick",
+        "--json",
+        "--conns",
+        "--reps",
+        "--secs",
+        "--workers",
+    ];
+    for a in args.iter().filter(|a| a.starts_with("--")) {
+        if !known.contains(&a.as_str()) {
+            return Err(invalid(format!(
+                "unknown option {a} (known: {})",
+                known.join(" ")
+            )));
+        }
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    let conns = arg(&args, "--conns")?.unwrap_or(50);
+    let mut plan = if quick {
+        Plan {
+            reps: 1,
+            secs: 0.4,
+            warmup: 0.1,
+            conns: vec![conns],
+            tasks: 20_000,
+            idle_tasks: 20_000,
+            idle_conns: 200,
+            workers,
+        }
+    } else {
+        Plan {
+            reps: 3,
+            secs: 2.0,
+            warmup: 0.5,
+            conns: vec![conns, 1000],
+            tasks: 100_000,
+            idle_tasks: 100_000,
+            idle_conns: 1000,
+            workers,
+        }
+    };
+    if let Some(r) = arg(&args, "--reps")? {
+        plan.reps = r;
+    }
+    if let Some(s) = arg(&args, "--secs")? {
+        plan.secs = s;
+    }
+    let json: Option<String> = arg(&args, "--json")?;
+    let t0 = std::time::Instant::now();
+    let mut report = Report::default();
+    run_echo(&plan, &mut report)?;
+    run_cases(&plan, &mut report)?;
+    report.print(&mut io::stdout().lock())?;
+    println!(
+        "\n{} workers per runtime; {} repetitions, interleaved; medians, [min, max]; ratio = anyrt / raw. \
+         Total {:.0} s.",
+        plan.workers,
+        plan.reps,
+        t0.elapsed().as_secs_f64()
+    );
+    if let Some(path) = json {
+        std::fs::write(&path, report.json())?;
+        eprintln!("wrote {path}");
+    }
+    Ok(())
+}
+
+fn exe() -> io::Result<std::path::PathBuf> {
+    std::env::current_exe()
+}
+
+/// Parses `key value key value …` into pairs.
+fn fields(line: &str) -> Vec<(String, f64)> {
+    let w: Vec<&str> = line.split_whitespace().collect();
+    w.chunks(2)
+        .filter_map(|c| Some((c[0].to_string(), c.get(1)?.parse().ok()?)))
+        .collect()
+}
+
+fn field(f: &[(String, f64)], key: &str) -> io::Result<f64> {
+    f.iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| io::Error::other(format!("child output lacks `{key}`")))
+}
+
+fn run_echo(plan: &Plan, report: &mut Report) -> io::Result<()> {
+    for &conns in &plan.conns {
+        let case = format!("echo {conns} conns");
+        for rep in 0..plan.reps {
+            for &(row, label) in echo::ROWS {
+                eprintln!("[{case}] rep {}/{} {label}", rep + 1, plan.reps);
+                let r = echo_once(plan, row, conns)?;
+                let trips = r.trips.max(1.0);
+                report.add(
+                    &case,
+                    row,
+                    label,
+                    echo::baseline(row),
+                    "round trips/s",
+                    "1/s",
+                    r.trips / r.secs,
+                );
+                report.add(
+                    &case,
+                    row,
+                    label,
+                    echo::baseline(row),
+                    "p50 latency",
+                    "µs",
+                    r.p50,
+                );
+                report.add(
+                    &case,
+                    row,
+                    label,
+                    echo::baseline(row),
+                    "p99 latency",
+                    "µs",
+                    r.p99,
+                );
+                report.add(
+                    &case,
+                    row,
+                    label,
+                    echo::baseline(row),
+                    "server CPU per round trip",
+                    "µs",
+                    r.cpu_ns / trips / 1000.0,
+                );
+                report.add(
+                    &case,
+                    row,
+                    label,
+                    echo::baseline(row),
+                    "server allocations per round trip",
+                    "",
+                    r.allocs / trips,
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+struct EchoRun {
+    trips: f64,
+    secs: f64,
+    p50: f64,
+    p99: f64,
+    cpu_ns: f64,
+    allocs: f64,
+}
+
+fn echo_once(plan: &Plan, row: &str, conns: usize) -> io::Result<EchoRun> {
+    let mut server = Command::new(exe()?)
+        .args(["--serve-row", row, "--workers", &plan.workers.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut to_server = server
+        .stdin
+        .take()
+        .ok_or_else(|| io::Error::other("no stdin"))?;
+    let mut from_server = BufReader::new(
+        server
+            .stdout
+            .take()
+            .ok_or_else(|| io::Error::other("no stdout"))?,
+    );
+    let mut line = String::new();
+    from_server.read_line(&mut line)?;
+    let port = field(&fields(&line), "port")? as u16;
+    let mut load = Command::new(exe()?)
+        .args([
+            "--load",
+            &format!("127.0.0.1:{port}"),
+            "--conns",
+            &conns.to_string(),
+            "--secs",
+            &plan.secs.to_string(),
+            "--warmup",
+            &plan.warmup.to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut from_load = BufReader::new(
+        load.stdout
+            .take()
+            .ok_or_else(|| io::Error::other("no stdout"))?,
+    );
+    let mut server_report = None;
+    let mut result = None;
+    loop {
+        line.clear();
+        if from_load.read_line(&mut line)? == 0 {
+            break;
+        }
+        match line.trim() {
+            "start" => {
+                writeln!(to_server, "mark")?;
+                let mut ok = String::new();
+                from_server.read_line(&mut ok)?;
+            }
+            "end" => {
+                writeln!(to_server, "report")?;
+                let mut rep = String::new();
+                from_server.read_line(&mut rep)?;
+                server_report = Some(fields(&rep));
+            }
+            other => result = Some(fields(other)),
+        }
+    }
+    let status = load.wait()?;
+    let _ = server.kill();
+    let _ = server.wait();
+    let (Some(result), Some(srv)) = (result, server_report) else {
+        return Err(io::Error::other(format!(
+            "echo run of {row} failed (load generator: {status})"
+        )));
+    };
+    Ok(EchoRun {
+        trips: field(&result, "trips")?,
+        secs: field(&result, "secs")?,
+        p50: field(&result, "p50_us")?,
+        p99: field(&result, "p99_us")?,
+        cpu_ns: field(&srv, "cpu_ns")?,
+        allocs: field(&srv, "allocs")?,
+    })
+}
+
+fn child_case(plan: &Plan, case: &str, row: &str, count: usize) -> io::Result<Vec<(String, f64)>> {
+    let out = Command::new(exe()?)
+        .args([
+            "--case",
+            case,
+            "--row",
+            row,
+            "--count",
+            &count.to_string(),
+            "--workers",
+            &plan.workers.to_string(),
+        ])
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !out.status.success() {
+        return Err(io::Error::other(format!(
+            "{case} on {row} failed: {}",
+            out.status
+        )));
+    }
+    Ok(fields(&String::from_utf8_lossy(&out.stdout)))
+}
+
+fn run_cases(plan: &Plan, report: &mut Report) -> io::Result<()> {
+    let spawn_case = format!("spawn+join {} tasks", plan.tasks);
+    let timer_case = format!("{} concurrent sleep(10 ms)", plan.tasks);
+    for rep in 0..plan.reps {
+        for &(row, label) in tasks::ROWS {
+            eprintln!("[spawn, timers] rep {}/{} {label}", rep + 1, plan.reps);
+            let f = child_case(plan, "spawn", row, plan.tasks)?;
+            let secs = field(&f, "secs")?;
+            let base = tasks::baseline(row);
+            report.add(
+                &spawn_case,
+                row,
+                label,
+                base,
+                "tasks/s",
+                "1/s",
+                plan.tasks as f64 / secs,
+            );
+            report.add(
+                &spawn_case,
+                row,
+                label,
+                base,
+                "CPU per task",
+                "µs",
+                field(&f, "cpu_ns")? / plan.tasks as f64 / 1000.0,
+            );
+            let f = child_case(plan, "timers", row, plan.tasks)?;
+            report.add(
+                &timer_case,
+                row,
+                label,
+                base,
+                "total wall time",
+                "ms",
+                field(&f, "secs")? * 1000.0,
+            );
+            report.add(
+                &timer_case,
+                row,
+                label,
+                base,
+                "p99 lateness",
+                "µs",
+                field(&f, "p99_late_us")?,
+            );
+        }
+    }
+    let task_case = format!("memory: {} idle tasks", plan.idle_tasks);
+    let conn_case = format!("memory: {} idle connections", plan.idle_conns);
+    for &(row, label) in tasks::MEMORY_ROWS {
+        eprintln!("[memory] {label}");
+        let f = child_case(plan, "memory-tasks", row, plan.idle_tasks)?;
+        report.add(
+            &task_case,
+            row,
+            label,
+            None,
+            "RSS per idle task",
+            "bytes",
+            field(&f, "bytes_per")?,
+        );
+        let f = child_case(plan, "memory-conns", row, plan.idle_conns)?;
+        report.add(
+            &conn_case,
+            row,
+            label,
+            None,
+            "RSS per idle connection",
+            "bytes",
+            field(&f, "bytes_per")?,
+        );
+    }
+    Ok(())
+}
