@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker, ready};
 
 use may::io::{AsIoData, CoIo, WaitIo, WaitIoWaker};
+use may::sync::Blocker;
 
 use crate::spawn::spawn_coroutine;
 use crate::task::{WAKER_BIT, lock, with_current};
@@ -27,6 +28,14 @@ use crate::task::{WAKER_BIT, lock, with_current};
 /// Stack of the helper coroutines that wait on a socket for others: they only call
 /// `wait_io` and wake wakers.
 const HELPER_STACK: usize = 32 * 1024;
+
+/// The helper coroutine of a socket.
+#[derive(Default)]
+struct Helper {
+    spawned: bool,
+    /// What it parks on between waits; set by the helper when it starts.
+    blocker: Option<Arc<Blocker>>,
+}
 
 /// A socket something can wait on with may's `wait_io`.
 pub(crate) trait IoWait: Send + Sync {
@@ -40,12 +49,13 @@ pub(crate) trait IoWait: Send + Sync {
 
 /// A socket registered with may, plus the wakers waiting for it.
 pub(crate) struct Source<T: AsRawFd> {
-    io: CoIo<T>,
+    // `None` only inside `drop` (see there).
+    io: Option<CoIo<T>>,
     /// `true` while one party (a task's loop or the helper) is elected to wait on `io`.
     waiting: AtomicBool,
     wakers: Mutex<Vec<Waker>>,
     /// The helper coroutine, once one was needed; it waits on `io` when `requested`.
-    helper: Mutex<Option<may::coroutine::Coroutine>>,
+    helper: Mutex<Helper>,
     requested: AtomicBool,
     /// Set when the owner drops the socket: the helper exits.
     closed: AtomicBool,
@@ -55,17 +65,25 @@ impl<T: AsRawFd + Send + Sync + 'static> Source<T> {
     fn new(io: T) -> io::Result<Arc<Self>> {
         let io = CoIo::new(io).map_err(io::Error::from)?;
         Ok(Arc::new(Source {
-            io,
+            io: Some(io),
             waiting: AtomicBool::new(false),
             wakers: Mutex::new(Vec::with_capacity(2)),
-            helper: Mutex::new(None),
+            helper: Mutex::new(Helper::default()),
             requested: AtomicBool::new(false),
             closed: AtomicBool::new(false),
         }))
     }
 
+    fn io(&self) -> &CoIo<T> {
+        match &self.io {
+            Some(io) => io,
+            // Taken only in `drop`, after which nothing can call this.
+            None => unreachable!("socket used after drop"),
+        }
+    }
+
     fn get(&self) -> &T {
-        self.io.inner()
+        self.io().inner()
     }
 
     /// Runs the non-blocking `op`; on `WouldBlock` registers `cx`'s waker.
@@ -76,7 +94,7 @@ impl<T: AsRawFd + Send + Sync + 'static> Source<T> {
     ) -> Poll<io::Result<R>> {
         loop {
             self.clear_ready();
-            match op(self.io.inner()) {
+            match op(self.io().inner()) {
                 Ok(v) => return Poll::Ready(Ok(v)),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.register(cx.waker());
@@ -93,7 +111,7 @@ impl<T: AsRawFd + Send + Sync + 'static> Source<T> {
     /// `WaitIoWaker` bit is kept.
     fn clear_ready(&self) {
         let old = self
-            .io
+            .io()
             .as_io_data()
             .io_flag
             .fetch_and(WAKER_BIT, Ordering::AcqRel);
@@ -127,13 +145,16 @@ impl<T: AsRawFd + Send + Sync + 'static> Source<T> {
     fn request_helper(self: &Arc<Self>) {
         let mut helper = lock(&self.helper);
         self.requested.store(true, Ordering::SeqCst);
-        if let Some(co) = helper.as_ref() {
-            co.unpark();
+        if helper.spawned {
+            // Not yet parked (no blocker yet): it checks `requested` before it parks.
+            if let Some(b) = &helper.blocker {
+                b.unpark();
+            }
             return;
         }
         let src = self.clone();
         match spawn_coroutine(HELPER_STACK, move || src.helper_loop()) {
-            Ok(co) => *helper = Some(co),
+            Ok(_) => helper.spawned = true,
             Err(_) => {
                 // No coroutine to wait: wake everyone now, so they retry instead of hanging.
                 drop(helper);
@@ -144,12 +165,19 @@ impl<T: AsRawFd + Send + Sync + 'static> Source<T> {
     }
 
     fn helper_loop(&self) {
+        // A blocker of its own, not may's per-coroutine `park()`: the coroutine handle that
+        // owns that one is dropped outside the coroutine when it ends, and if the final
+        // unpark raced ahead of the park, may's `Park` spins forever waiting for itself.
+        // This one is dropped inside the coroutine, where that wait can yield.
+        let blocker = Arc::new(Blocker::new(false));
+        lock(&self.helper).blocker = Some(blocker.clone());
         while !self.closed.load(Ordering::SeqCst) {
             if self.requested.swap(false, Ordering::SeqCst) {
-                self.io.wait_io();
+                self.io().wait_io();
                 self.release();
             } else {
-                may::coroutine::park();
+                // A stale unpark only makes this return early; the loop re-checks.
+                let _ = blocker.park(None);
             }
         }
     }
@@ -171,21 +199,21 @@ impl<T: AsRawFd + Send + Sync + 'static> Source<T> {
     fn kick(&self) {
         self.closed.store(true, Ordering::SeqCst);
         if self.waiting.load(Ordering::SeqCst) {
-            self.io.waker().wakeup();
+            self.io().waker().wakeup();
         }
-        if let Some(co) = lock(&self.helper).as_ref() {
-            co.unpark();
+        if let Some(b) = &lock(&self.helper).blocker {
+            b.unpark();
         }
     }
 }
 
 impl<T: AsRawFd + Send + Sync + 'static> IoWait for Source<T> {
     fn wait(&self) -> usize {
-        self.io.wait_io()
+        self.io().wait_io()
     }
 
     fn io_waker(&self) -> WaitIoWaker {
-        self.io.waker()
+        self.io().waker()
     }
 
     fn release(&self) {
@@ -194,10 +222,22 @@ impl<T: AsRawFd + Send + Sync + 'static> IoWait for Source<T> {
     }
 }
 
+impl<T: AsRawFd> Drop for Source<T> {
+    fn drop(&mut self) {
+        // Deregister from may's epoll *before* the descriptor closes: `CoIo` itself closes
+        // first, and a descriptor number reused by a new socket in between would lose its
+        // registration to our late `EPOLL_CTL_DEL`. `into_inner` drops the registration
+        // and hands back the still-open socket, which closes here, after it.
+        if let Some(io) = self.io.take() {
+            drop(io.into_inner());
+        }
+    }
+}
+
 impl<T: AsRawFd> std::fmt::Debug for Source<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Source")
-            .field("fd", &self.io.as_raw_fd())
+            .field("fd", &self.io.as_ref().map(|io| io.as_raw_fd()))
             .finish_non_exhaustive()
     }
 }

@@ -338,26 +338,46 @@ impl<F: Future> Future for CatchPanic<F> {
 /// executor catches panics into the output).
 ///
 /// Smol's executor and the `blocking` thread pool hand out such tasks; unlike their own
-/// handle, this one detaches on drop and can be aborted through `&self`.
+/// handle, this one detaches on drop and can be aborted through `&self`. After `abort`,
+/// awaiting the handle completes once the task's future has been dropped, so whatever it
+/// owned (a socket, say) is released by then.
 #[derive(Debug)]
 pub struct AsyncTaskHandle<T> {
-    // `None` once aborted (dropping an async-task handle cancels the task) or joined. Only
-    // `abort` and `is_finished` lock; `poll` has `&mut` access.
-    task: Mutex<Option<async_task::FallibleTask<Result<T, JoinError>>>>,
+    // Only `abort` and `is_finished` lock; `poll` has `&mut` access.
+    state: Mutex<TaskState<T>>,
+}
+
+type Output<T> = Option<Result<T, JoinError>>;
+
+enum TaskState<T> {
+    Running(async_task::FallibleTask<Result<T, JoinError>>),
+    // Aborted: waits for the executor to drop the future.
+    Cancelling(Pin<Box<dyn Future<Output = Output<T>> + Send>>),
+    Done,
+}
+
+impl<T> fmt::Debug for TaskState<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TaskState::Running(_) => "Running",
+            TaskState::Cancelling(_) => "Cancelling",
+            TaskState::Done => "Done",
+        })
+    }
 }
 
 impl<T> AsyncTaskHandle<T> {
     /// Wraps `task`.
     pub fn new(task: async_task::Task<Result<T, JoinError>>) -> Self {
         AsyncTaskHandle {
-            task: Mutex::new(Some(task.fallible())),
+            state: Mutex::new(TaskState::Running(task.fallible())),
         }
     }
 
     /// A handle whose task was cancelled before it started (e.g. spawned after shutdown).
     pub fn cancelled() -> Self {
         AsyncTaskHandle {
-            task: Mutex::new(None),
+            state: Mutex::new(TaskState::Done),
         }
     }
 }
@@ -366,44 +386,51 @@ impl<T: Send + 'static> Future for AsyncTaskHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let slot = self.task.get_mut().unwrap_or_else(|e| e.into_inner());
-        let Some(task) = slot.as_mut() else {
-            return Poll::Ready(Err(JoinError::cancelled()));
+        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        let out = match state {
+            TaskState::Running(task) => std::task::ready!(Pin::new(task).poll(cx)),
+            TaskState::Cancelling(cancel) => {
+                // The output of a task that finished just before the abort is discarded:
+                // the caller asked for cancellation.
+                drop(std::task::ready!(cancel.as_mut().poll(cx)));
+                None
+            }
+            TaskState::Done => None,
         };
-        let out = std::task::ready!(Pin::new(task).poll(cx));
-        *slot = None;
-        // `None`: the executor dropped the task (its runtime shut down).
+        *state = TaskState::Done;
+        // `None`: cancelled (aborted, or the executor dropped it at shutdown).
         Poll::Ready(out.unwrap_or_else(|| Err(JoinError::cancelled())))
     }
 }
 
 impl<T: Send + 'static> JoinHandle<T> for AsyncTaskHandle<T> {
     fn abort(&self) {
-        let mut slot = self.task.lock().unwrap_or_else(|e| e.into_inner());
-        if slot.as_ref().is_some_and(|t| !t.is_finished()) {
-            // Dropping an async-task handle cancels the task.
-            drop(slot.take());
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let TaskState::Running(task) = &*state {
+            if task.is_finished() {
+                return;
+            }
+            if let TaskState::Running(task) = std::mem::replace(&mut *state, TaskState::Done) {
+                *state = TaskState::Cancelling(Box::pin(task.cancel()));
+            }
         }
     }
 
     fn is_finished(&self) -> bool {
-        self.task
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .is_none_or(|t| t.is_finished())
+        match &*self.state.lock().unwrap_or_else(|e| e.into_inner()) {
+            TaskState::Running(task) => task.is_finished(),
+            TaskState::Cancelling(_) => false,
+            TaskState::Done => true,
+        }
     }
 }
 
 impl<T> Drop for AsyncTaskHandle<T> {
     fn drop(&mut self) {
-        if let Some(task) = self
-            .task
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
+        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let TaskState::Running(task) = std::mem::replace(state, TaskState::Done) {
             task.detach();
         }
+        // A `Cancelling` future dropped here still lets the cancellation complete.
     }
 }
