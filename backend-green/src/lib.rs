@@ -32,8 +32,17 @@
 //!
 //! Every task runs on a coroutine stack of [`DEFAULT_STACK_SIZE`] (64 KiB) unless
 //! [`Builder::stack_size`] says otherwise. Async state machines live on the heap, so the
-//! stack only holds what one poll (or one blocking-style call chain) needs. A task that
-//! needs more hits the stack's guard page and fails loudly; it never corrupts memory.
+//! stack only holds what one poll (or one blocking-style call chain) needs.
+//!
+//! A task that needs more hits the guard page below its stack: nothing is corrupted, and
+//! may prints `coroutine in thread '…' has overflowed its stack` and abandons that
+//! coroutine; the process and the other tasks carry on. With may 0.3 the overflowed task's
+//! `JoinHandle` never completes (may gives anyrt no way to learn of the overflow), so treat
+//! the message as a bug report: raise [`Builder::stack_size`], or box large buffers.
+//!
+//! Each stack is a memory mapping plus a guard page. Linux's default `vm.max_map_count`
+//! (65 530) caps a process at about 32 000 green threads; raise it
+//! (`sysctl -w vm.max_map_count=262144`) to run more.
 //!
 //! # Runtime lifetime
 //!
