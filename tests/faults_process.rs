@@ -189,14 +189,12 @@ async fn fd_exhaustion<R: Runtime>(rt: R) {
     let deadline = Instant::now() + PROMPT;
     while s.is_none() && Instant::now() < deadline {
         // The backlog still held connections from the exhaustion phase: find ours.
-        let mut k = kept.lock().unwrap();
-        if let Some(i) = k
-            .iter()
-            .position(|s| anyrt::net::TcpStream::peer_addr(s).ok() == Some(me))
-        {
-            s = Some(k.swap_remove(i));
-        }
-        drop(k);
+        s = {
+            let mut k = kept.lock().unwrap();
+            k.iter()
+                .position(|s| anyrt::net::TcpStream::peer_addr(s).ok() == Some(me))
+                .map(|i| k.swap_remove(i))
+        };
         rt.sleep(Duration::from_millis(10)).await;
     }
     let mut s = s.expect("the accept loop did not serve again");
