@@ -33,7 +33,7 @@ const MSG: usize = 64;
 
 /// Runs the server of `row` in this process; talks to the orchestrator over stdio: prints
 /// `port N`, then answers `mark` (start of the measured window) and `report` (its end:
-/// CPU time and allocations since the mark).
+/// CPU time and allocations since the mark). It serves until killed.
 pub(crate) fn serve(row: &str, workers: usize) -> io::Result<()> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
@@ -70,9 +70,9 @@ pub(crate) fn serve(row: &str, workers: usize) -> io::Result<()> {
             "report" => {
                 let cpu = procfs::cpu_time().saturating_sub(mark.0);
                 let allocs = alloc::allocations() - mark.1;
+                // Keep serving: the load generator's last round trips are still in flight;
+                // the orchestrator ends this process after the load generator is done.
                 println!("cpu_ns {} allocs {allocs}", cpu.as_nanos());
-                io::stdout().flush()?;
-                std::process::exit(0);
             }
             _ => {}
         }
