@@ -58,5 +58,5 @@ mod time;
 
 pub use net::{TcpListener, TcpStream, UdpSocket};
 pub use runtime::{Builder, DEFAULT_STACK_SIZE, Green};
-pub use spawn::JoinHandle;
+pub use spawn::{GreenHandle, JoinHandle};
 pub use time::Sleep;

@@ -171,7 +171,7 @@ impl Runtime for Green {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        JoinHandle::blocking(blocking::unblock(move || catch_panic(f)))
+        spawn::blocking(blocking::unblock(move || catch_panic(f)))
     }
 
     fn spawn_implicit<F, T>(&self, f: F) -> JoinHandle<T>

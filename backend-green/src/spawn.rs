@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Waker};
 
 use anyrt_core::JoinError;
-use anyrt_core::task::{AsyncTaskHandle, CatchPanic, catch_panic};
+use anyrt_core::task::{AsyncTaskHandle, CatchPanic, EitherHandle, catch_panic};
 use futures_util::task::AtomicWaker;
 
 use crate::task::{self, Core, lock};
@@ -121,7 +121,7 @@ where
     if let Err(e) = spawned {
         state.complete(Err(spawn_failed(e)));
     }
-    JoinHandle::green(state)
+    green(state)
 }
 
 /// Spawns blocking-style code as a coroutine.
@@ -136,45 +136,24 @@ where
     if let Err(e) = spawned {
         state.complete(Err(spawn_failed(e)));
     }
-    JoinHandle::green(state)
+    green(state)
 }
 
-/// The [`anyrt_core::JoinHandle`] of the Green backend.
-///
-/// Dropping it detaches the task.
+/// The [`anyrt_core::JoinHandle`] of the Green backend: a green task (async or implicit)
+/// or a `spawn_blocking` job on the `blocking` pool. Dropping it detaches the task.
+pub type JoinHandle<T> = EitherHandle<GreenHandle<T>, AsyncTaskHandle<T>>;
+
+/// The handle of a task running on a may coroutine.
 #[derive(Debug)]
-pub struct JoinHandle<T> {
-    inner: Inner<T>,
+pub struct GreenHandle<T> {
+    state: Arc<JoinState<T>>,
 }
 
-#[derive(Debug)]
-enum Inner<T> {
-    Green(Arc<JoinState<T>>),
-    Blocking(AsyncTaskHandle<T>),
-}
-
-impl<T> JoinHandle<T> {
-    fn green(state: Arc<JoinState<T>>) -> Self {
-        JoinHandle {
-            inner: Inner::Green(state),
-        }
-    }
-
-    pub(crate) fn blocking(task: async_task::Task<Result<T, JoinError>>) -> Self {
-        JoinHandle {
-            inner: Inner::Blocking(AsyncTaskHandle::new(task)),
-        }
-    }
-}
-
-impl<T: Send + 'static> Future for JoinHandle<T> {
+impl<T: Send + 'static> Future for GreenHandle<T> {
     type Output = Result<T, JoinError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let state = match &mut self.inner {
-            Inner::Blocking(h) => return Pin::new(h).poll(cx),
-            Inner::Green(state) => state,
-        };
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let state = &self.state;
         if !state.finished.load(SeqCst) {
             state.join_waker.register(cx.waker());
             if !state.finished.load(SeqCst) {
@@ -187,28 +166,30 @@ impl<T: Send + 'static> Future for JoinHandle<T> {
     }
 }
 
-impl<T: Send + 'static> anyrt_core::JoinHandle<T> for JoinHandle<T> {
+impl<T: Send + 'static> anyrt_core::JoinHandle<T> for GreenHandle<T> {
     fn abort(&self) {
-        match &self.inner {
-            Inner::Blocking(h) => h.abort(),
-            Inner::Green(state) => {
-                if state.finished.load(SeqCst) {
-                    return;
-                }
-                state.aborted.store(true, SeqCst);
-                if state.implicit {
-                    state.complete(Err(JoinError::cancelled()));
-                } else if let Some(w) = state.task_waker.get() {
-                    w.wake_by_ref();
-                }
-            }
+        let state = &self.state;
+        if state.finished.load(SeqCst) {
+            return;
+        }
+        state.aborted.store(true, SeqCst);
+        if state.implicit {
+            state.complete(Err(JoinError::cancelled()));
+        } else if let Some(w) = state.task_waker.get() {
+            w.wake_by_ref();
         }
     }
 
     fn is_finished(&self) -> bool {
-        match &self.inner {
-            Inner::Blocking(h) => h.is_finished(),
-            Inner::Green(state) => state.finished.load(SeqCst),
-        }
+        self.state.finished.load(SeqCst)
     }
+}
+
+fn green<T>(state: Arc<JoinState<T>>) -> JoinHandle<T> {
+    EitherHandle::Left(GreenHandle { state })
+}
+
+/// A `spawn_blocking` job's handle.
+pub(crate) fn blocking<T>(task: async_task::Task<Result<T, JoinError>>) -> JoinHandle<T> {
+    EitherHandle::Right(AsyncTaskHandle::new(task))
 }

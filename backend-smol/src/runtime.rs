@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 
 use anyrt_core::Runtime;
 use anyrt_core::net::ToSocketAddrs;
-use anyrt_core::task::{AsyncScope, CatchPanic, ThreadHandle, assert_may_block, catch_panic};
+use anyrt_core::task::{
+    AsyncScope, AsyncTaskHandle, CatchPanic, EitherHandle, ThreadHandle, assert_may_block,
+    catch_panic,
+};
 use async_executor::Executor;
 use async_io::Async;
 
@@ -203,8 +206,10 @@ impl Runtime for Smol {
             .read()
             .unwrap_or_else(|e| e.into_inner());
         match guard.as_ref() {
-            Some(ex) => JoinHandle::task(ex.spawn(CatchPanic::new(AsyncScope::new(future)))),
-            None => JoinHandle::cancelled(),
+            Some(ex) => EitherHandle::Left(AsyncTaskHandle::new(
+                ex.spawn(CatchPanic::new(AsyncScope::new(future))),
+            )),
+            None => EitherHandle::Left(AsyncTaskHandle::cancelled()),
         }
     }
 
@@ -214,9 +219,11 @@ impl Runtime for Smol {
         T: Send + 'static,
     {
         if self.is_shut_down() {
-            return JoinHandle::cancelled();
+            return EitherHandle::Left(AsyncTaskHandle::cancelled());
         }
-        JoinHandle::task(blocking::unblock(move || catch_panic(f)))
+        EitherHandle::Left(AsyncTaskHandle::new(blocking::unblock(move || {
+            catch_panic(f)
+        })))
     }
 
     fn spawn_implicit<F, T>(&self, f: F) -> JoinHandle<T>
@@ -225,9 +232,9 @@ impl Runtime for Smol {
         T: Send + 'static,
     {
         if self.is_shut_down() {
-            return JoinHandle::cancelled();
+            return EitherHandle::Left(AsyncTaskHandle::cancelled());
         }
-        JoinHandle::thread(ThreadHandle::spawn("anyrt-implicit", f))
+        EitherHandle::Right(ThreadHandle::spawn("anyrt-implicit", f))
     }
 
     fn block_on<F: Future>(&self, future: F) -> F::Output {

@@ -24,4 +24,4 @@ mod spawn;
 
 pub use net::{TcpListener, TcpStream, UdpSocket};
 pub use runtime::{Builder, Tokio};
-pub use spawn::JoinHandle;
+pub use spawn::{JoinHandle, TaskHandle};

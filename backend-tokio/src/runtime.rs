@@ -5,13 +5,13 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use anyrt_core::Runtime;
 use anyrt_core::net::ToSocketAddrs;
-use anyrt_core::task::{AsyncScope, ThreadHandle, assert_may_block};
-use anyrt_core::{JoinError, Runtime};
+use anyrt_core::task::{AsyncScope, EitherHandle, ThreadHandle, assert_may_block};
 use pin_project_lite::pin_project;
 
 use crate::net::{TcpListener, TcpStream, UdpSocket};
-use crate::spawn::JoinHandle;
+use crate::spawn::{JoinHandle, TaskHandle};
 
 /// How long an explicit shutdown (or the drop of the last handle) waits for the runtime's
 /// threads to exit, when it is called from outside the runtime.
@@ -204,7 +204,7 @@ impl Runtime for Tokio {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        JoinHandle::task(self.inner.handle.spawn(AsyncScope::new(future)))
+        TaskHandle::new(self.inner.handle.spawn(AsyncScope::new(future)))
     }
 
     fn spawn_blocking<F, T>(&self, f: F) -> JoinHandle<T>
@@ -212,7 +212,7 @@ impl Runtime for Tokio {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        JoinHandle::task(self.inner.handle.spawn_blocking(f))
+        TaskHandle::new(self.inner.handle.spawn_blocking(f))
     }
 
     fn spawn_implicit<F, T>(&self, f: F) -> JoinHandle<T>
@@ -221,7 +221,7 @@ impl Runtime for Tokio {
         T: Send + 'static,
     {
         let handle = self.inner.handle.clone();
-        JoinHandle::thread(ThreadHandle::spawn("anyrt-implicit", move || {
+        EitherHandle::Right(ThreadHandle::spawn("anyrt-implicit", move || {
             // Inside the runtime's context, so tokio-ecosystem code works here too.
             let _guard = handle.enter();
             f()
@@ -282,12 +282,5 @@ impl Runtime for Tokio {
             let s = query.try_each(&rt, tokio::net::UdpSocket::bind).await?;
             Ok(UdpSocket::new(s))
         })
-    }
-}
-
-pub(crate) fn map_join_error(e: tokio::task::JoinError) -> JoinError {
-    match e.try_into_panic() {
-        Ok(payload) => JoinError::panic(payload),
-        Err(_) => JoinError::cancelled(),
     }
 }

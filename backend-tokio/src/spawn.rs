@@ -3,61 +3,42 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use anyrt_core::JoinError;
-use anyrt_core::task::ThreadHandle;
+use anyrt_core::task::{EitherHandle, ThreadHandle};
 
-use crate::runtime::map_join_error;
+/// The [`anyrt_core::JoinHandle`] of the Tokio backend: a tokio task (also for
+/// `spawn_blocking`) or an implicit task's OS thread. Dropping it detaches the task.
+pub type JoinHandle<T> = EitherHandle<TaskHandle<T>, ThreadHandle<T>>;
 
-/// The [`anyrt_core::JoinHandle`] of the Tokio backend.
-///
-/// Dropping it detaches the task.
+/// A tokio task's handle, with tokio's join errors turned into anyrt's.
 #[derive(Debug)]
-pub struct JoinHandle<T> {
-    inner: Inner<T>,
+pub struct TaskHandle<T> {
+    inner: tokio::task::JoinHandle<T>,
 }
 
-#[derive(Debug)]
-enum Inner<T> {
-    Task(tokio::task::JoinHandle<T>),
-    Thread(ThreadHandle<T>),
-}
-
-impl<T> JoinHandle<T> {
-    pub(crate) fn task(h: tokio::task::JoinHandle<T>) -> Self {
-        JoinHandle {
-            inner: Inner::Task(h),
-        }
-    }
-
-    pub(crate) fn thread(h: ThreadHandle<T>) -> Self {
-        JoinHandle {
-            inner: Inner::Thread(h),
-        }
+impl<T> TaskHandle<T> {
+    pub(crate) fn new(inner: tokio::task::JoinHandle<T>) -> JoinHandle<T> {
+        EitherHandle::Left(TaskHandle { inner })
     }
 }
 
-impl<T: Send + 'static> Future for JoinHandle<T> {
+impl<T: Send + 'static> Future for TaskHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &mut self.inner {
-            Inner::Task(h) => Poll::Ready(ready!(Pin::new(h).poll(cx)).map_err(map_join_error)),
-            Inner::Thread(h) => Pin::new(h).poll(cx),
-        }
+        let out = ready!(Pin::new(&mut self.inner).poll(cx));
+        Poll::Ready(out.map_err(|e| match e.try_into_panic() {
+            Ok(payload) => JoinError::panic(payload),
+            Err(_) => JoinError::cancelled(),
+        }))
     }
 }
 
-impl<T: Send + 'static> anyrt_core::JoinHandle<T> for JoinHandle<T> {
+impl<T: Send + 'static> anyrt_core::JoinHandle<T> for TaskHandle<T> {
     fn abort(&self) {
-        match &self.inner {
-            Inner::Task(h) => h.abort(),
-            Inner::Thread(h) => h.abort(),
-        }
+        self.inner.abort();
     }
 
     fn is_finished(&self) -> bool {
-        match &self.inner {
-            Inner::Task(h) => h.is_finished(),
-            Inner::Thread(h) => h.is_finished(),
-        }
+        self.inner.is_finished()
     }
 }

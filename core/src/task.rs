@@ -434,3 +434,45 @@ impl<T> Drop for AsyncTaskHandle<T> {
         // A `Cancelling` future dropped here still lets the cancellation complete.
     }
 }
+
+/// One of two kinds of [`JoinHandle`], for backends whose tasks run in two ways (on the
+/// executor, or on threads or coroutines of their own): the handle delegates to whichever
+/// it holds.
+#[derive(Debug)]
+pub enum EitherHandle<A, B> {
+    /// The first kind.
+    Left(A),
+    /// The second kind.
+    Right(B),
+}
+
+impl<T, A, B> Future for EitherHandle<A, B>
+where
+    A: Future<Output = Result<T, JoinError>> + Unpin,
+    B: Future<Output = Result<T, JoinError>> + Unpin,
+{
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut *self {
+            EitherHandle::Left(h) => Pin::new(h).poll(cx),
+            EitherHandle::Right(h) => Pin::new(h).poll(cx),
+        }
+    }
+}
+
+impl<T, A: JoinHandle<T>, B: JoinHandle<T>> JoinHandle<T> for EitherHandle<A, B> {
+    fn abort(&self) {
+        match self {
+            EitherHandle::Left(h) => h.abort(),
+            EitherHandle::Right(h) => h.abort(),
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        match self {
+            EitherHandle::Left(h) => h.is_finished(),
+            EitherHandle::Right(h) => h.is_finished(),
+        }
+    }
+}
