@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyrt::io::{AsyncReadExt, AsyncWriteExt};
 use anyrt::net::{TcpListener, TcpStream};
 use anyrt::{Runtime, RuntimeExt};
-use common::{Args, Program, fail, with_backend};
+use common::{EchoOptions, Program, run_echo};
 
 /// Serves echo on `listener` until accept fails.
 async fn serve<R: Runtime>(rt: R, listener: R::TcpListener) -> io::Result<()> {
@@ -64,12 +64,7 @@ async fn client<R: Runtime>(
     Ok((rounds * size) as u64)
 }
 
-struct Echo {
-    serve: Option<String>,
-    conns: usize,
-    rounds: usize,
-    size: usize,
-}
+struct Echo(EchoOptions);
 
 impl Program for Echo {
     type Output = io::Result<()>;
@@ -77,7 +72,8 @@ impl Program for Echo {
     fn run<R: Runtime>(self, rt: R) -> io::Result<()> {
         let backend = rt.name();
         rt.clone().block_on(async move {
-            if let Some(addr) = self.serve {
+            let opts = &self.0;
+            if let Some(addr) = &opts.serve {
                 let listener = rt.tcp_listen(addr).await?;
                 eprintln!("echo ({backend}) serving on {}", listener.local_addr()?);
                 return serve(rt, listener).await;
@@ -86,44 +82,21 @@ impl Program for Echo {
             let addr = listener.local_addr()?;
             drop(rt.spawn(serve(rt.clone(), listener)));
             let t0 = Instant::now();
-            let clients: Vec<_> = (0..self.conns)
-                .map(|id| rt.spawn(client(rt.clone(), addr, id, self.rounds, self.size)))
+            let clients: Vec<_> = (0..opts.conns)
+                .map(|id| rt.spawn(client(rt.clone(), addr, id, opts.rounds, opts.size)))
                 .collect();
             let mut bytes = 0;
             for c in clients {
                 bytes += c.await??;
             }
-            let secs = t0.elapsed().as_secs_f64();
-            let trips = self.conns * self.rounds;
-            println!(
-                "backend {backend}: {trips} round trips over {} connections in {:.3} s, \
-                 {:.0} round trips/s, {bytes} bytes checked",
-                self.conns,
-                secs,
-                trips as f64 / secs
-            );
+            opts.report(backend, t0.elapsed().as_secs_f64(), bytes);
             Ok(())
         })
     }
 }
 
 fn main() {
-    let args = Args::parse(&[]).unwrap_or_else(|e| fail(&e));
-    args.only(&["backend", "serve", "conns", "rounds", "size"])
-        .unwrap_or_else(|e| fail(&e));
-    let echo = Echo {
-        serve: args.get("serve").map(str::to_owned),
-        conns: args.num("conns", 50).unwrap_or_else(|e| fail(&e)),
-        rounds: args.num("rounds", 1000).unwrap_or_else(|e| fail(&e)),
-        size: args.num("size", 64).unwrap_or_else(|e| fail(&e)),
-    };
-    if echo.size == 0 {
-        fail("`--size` must be at least 1");
-    }
-    let backend = args.get("backend").unwrap_or("tokio");
-    match with_backend(backend, echo) {
-        Err(e) => fail(&e),
-        Ok(Err(e)) => fail(&format!("echo failed: {e}")),
-        Ok(Ok(())) => {}
-    }
+    let opts = EchoOptions::from_args();
+    let backend = opts.backend.clone();
+    run_echo(&backend, Echo(opts));
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyrt::Runtime;
 use anyrt::implicit::{self, TcpListener, TcpStream};
-use common::{Args, Program, fail, with_backend};
+use common::{EchoOptions, Program, run_echo};
 
 /// Serves echo on `listener`, one implicit thread per connection, until accept fails.
 fn serve<R: Runtime>(rt: &R, listener: TcpListener<R>) -> io::Result<()> {
@@ -60,19 +60,15 @@ fn client<R: Runtime>(
     Ok((rounds * size) as u64)
 }
 
-struct Echo {
-    serve: Option<String>,
-    conns: usize,
-    rounds: usize,
-    size: usize,
-}
+struct Echo(EchoOptions);
 
 impl Program for Echo {
     type Output = io::Result<()>;
 
     fn run<R: Runtime>(self, rt: R) -> io::Result<()> {
         let backend = rt.name();
-        if let Some(addr) = self.serve {
+        let opts = &self.0;
+        if let Some(addr) = &opts.serve {
             let listener = TcpListener::bind(&rt, addr)?;
             eprintln!(
                 "implicit echo ({backend}) serving on {}",
@@ -85,10 +81,10 @@ impl Program for Echo {
         let server_rt = rt.clone();
         drop(implicit::spawn(&rt, move || serve(&server_rt, listener)));
         let t0 = Instant::now();
-        let clients: Vec<_> = (0..self.conns)
+        let clients: Vec<_> = (0..opts.conns)
             .map(|id| {
                 let rt2 = rt.clone();
-                let (rounds, size) = (self.rounds, self.size);
+                let (rounds, size) = (opts.rounds, opts.size);
                 implicit::spawn(&rt, move || client(&rt2, addr, id, rounds, size))
             })
             .collect();
@@ -96,36 +92,17 @@ impl Program for Echo {
         for c in clients {
             bytes += c.join().map_err(io::Error::from)??;
         }
-        let secs = t0.elapsed().as_secs_f64();
-        let trips = self.conns * self.rounds;
-        println!(
-            "backend {backend} (implicit): {trips} round trips over {} connections in {:.3} s, \
-             {:.0} round trips/s, {bytes} bytes checked",
-            self.conns,
-            secs,
-            trips as f64 / secs
+        opts.report(
+            &format!("{backend} (implicit)"),
+            t0.elapsed().as_secs_f64(),
+            bytes,
         );
         Ok(())
     }
 }
 
 fn main() {
-    let args = Args::parse(&[]).unwrap_or_else(|e| fail(&e));
-    args.only(&["backend", "serve", "conns", "rounds", "size"])
-        .unwrap_or_else(|e| fail(&e));
-    let echo = Echo {
-        serve: args.get("serve").map(str::to_owned),
-        conns: args.num("conns", 50).unwrap_or_else(|e| fail(&e)),
-        rounds: args.num("rounds", 1000).unwrap_or_else(|e| fail(&e)),
-        size: args.num("size", 64).unwrap_or_else(|e| fail(&e)),
-    };
-    if echo.size == 0 {
-        fail("`--size` must be at least 1");
-    }
-    let backend = args.get("backend").unwrap_or("tokio");
-    match with_backend(backend, echo) {
-        Err(e) => fail(&e),
-        Ok(Err(e)) => fail(&format!("echo failed: {e}")),
-        Ok(Ok(())) => {}
-    }
+    let opts = EchoOptions::from_args();
+    let backend = opts.backend.clone();
+    run_echo(&backend, Echo(opts));
 }

@@ -117,3 +117,52 @@ pub(crate) fn fail(msg: &str) -> ! {
     eprintln!("error: {msg}");
     std::process::exit(2)
 }
+
+/// The echo examples' options: `--backend`, `--serve ADDR`, `--conns`, `--rounds`, `--size`.
+pub(crate) struct EchoOptions {
+    pub(crate) backend: String,
+    pub(crate) serve: Option<String>,
+    pub(crate) conns: usize,
+    pub(crate) rounds: usize,
+    pub(crate) size: usize,
+}
+
+impl EchoOptions {
+    /// Parses the command line, exiting with a message on bad input.
+    pub(crate) fn from_args() -> EchoOptions {
+        let args = Args::parse(&[]).unwrap_or_else(|e| fail(&e));
+        args.only(&["backend", "serve", "conns", "rounds", "size"])
+            .unwrap_or_else(|e| fail(&e));
+        let opts = EchoOptions {
+            backend: args.get("backend").unwrap_or("tokio").to_owned(),
+            serve: args.get("serve").map(str::to_owned),
+            conns: args.num("conns", 50).unwrap_or_else(|e| fail(&e)),
+            rounds: args.num("rounds", 1000).unwrap_or_else(|e| fail(&e)),
+            size: args.num("size", 64).unwrap_or_else(|e| fail(&e)),
+        };
+        if opts.size == 0 {
+            fail("`--size` must be at least 1");
+        }
+        opts
+    }
+
+    /// Prints what a client burst measured.
+    pub(crate) fn report(&self, label: &str, secs: f64, bytes: u64) {
+        let trips = self.conns * self.rounds;
+        println!(
+            "backend {label}: {trips} round trips over {} connections in {secs:.3} s, \
+             {:.0} round trips/s, {bytes} bytes checked",
+            self.conns,
+            trips as f64 / secs
+        );
+    }
+}
+
+/// Runs `program` on the options' backend; exits with a message if it cannot or fails.
+pub(crate) fn run_echo<P: Program<Output = std::io::Result<()>>>(backend: &str, program: P) {
+    match with_backend(backend, program) {
+        Err(e) => fail(&e),
+        Ok(Err(e)) => fail(&format!("echo failed: {e}")),
+        Ok(Ok(())) => {}
+    }
+}
