@@ -31,8 +31,9 @@
 //! # Stacks
 //!
 //! Every task runs on a coroutine stack of [`DEFAULT_STACK_SIZE`] (64 KiB) unless
-//! [`Builder::stack_size`] says otherwise. Async state machines live on the heap, so the
-//! stack only holds what one poll (or one blocking-style call chain) needs.
+//! [`Builder::stack_size`] says otherwise. Async state machines over 1 KiB live on the heap
+//! (smaller ones on the stack), so the stack holds little more than what one poll (or one
+//! blocking-style call chain) needs.
 //!
 //! A task that needs more hits the guard page below its stack: nothing is corrupted, and
 //! may prints `coroutine in thread '…' has overflowed its stack` and abandons that

@@ -13,7 +13,7 @@ use crate::spawn::{self, JoinHandle};
 use crate::time::Sleep;
 
 /// The default coroutine stack: 64 KiB. The conformance suite's and the examples' tasks
-/// use a few KiB of it (their futures live on the heap); the rest is headroom for deep
+/// use a few KiB of it (futures over 1 KiB live on the heap); the rest is headroom for deep
 /// synchronous calls inside a poll or in blocking-style code.
 pub const DEFAULT_STACK_SIZE: usize = 64 * 1024;
 

@@ -30,10 +30,10 @@ where
     //    across an `.await` or a blocking-style call). `f` is `Send + 'static`, so nothing
     //    `!Send` crosses into the coroutine from the spawner.
     // 2. Stack size: `stack_bytes` is the configured size (64 KiB by default, checked by
-    //    the conformance suite's largest futures, which anyrt-green boxes on the heap
-    //    anyway). A frame beyond it hits the guard page below every may stack, and the
-    //    `generator` crate's SIGSEGV handler reports the overflow: it fails loudly and
-    //    never writes past the stack.
+    //    the conformance and fault suites; futures over 1 KiB are boxed on the heap). A
+    //    frame beyond it hits the guard page below every may stack, and the `generator`
+    //    crate's SIGSEGV handler catches the overflow: may abandons that coroutine (see
+    //    the crate docs), and nothing is ever written past the stack.
     let handle = unsafe { builder.spawn(f) }?;
     // Dropping may's join handle detaches the coroutine; results travel through
     // `JoinState`.
