@@ -3,12 +3,14 @@
 //!
 //! A task waits between polls in exactly one place:
 //!
-//! * nothing to watch but wakers → park (may's `Blocker`: the coroutine, or a plain thread);
-//! * task-local timers only → park with a timeout (may's timer, in whole milliseconds);
+//! * no socket of its own → park (may's `Blocker`: the coroutine, or a plain thread);
 //! * one socket in the task's IO slot → `wait_io` on that socket, directly in this coroutine
-//!   (the cheapest wait may has: the same as a raw may socket call);
-//! * a socket and a timer → `wait_io`, with one entry on the timer thread that wakes the
-//!   task no later than its earliest deadline.
+//!   (the cheapest wait may has: the same as a raw may socket call).
+//!
+//! Timers are the task's own (a map its futures register with); while it waits, one entry
+//! on the timer thread wakes it no later than its earliest deadline. (may's own park
+//! timeout is not used: it keeps whole milliseconds, parks for good below 1 ms, and under
+//! load can fire before the coroutine is registered with it, which parks it for good.)
 //!
 //! The waker knows how the task waits: during `wait_io` it kicks the socket's
 //! `WaitIoWaker`, otherwise it unparks the `Blocker`. A `notified` flag and a `waiting` flag
@@ -22,7 +24,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use may::io::WaitIoWaker;
 use may::sync::Blocker;
@@ -158,17 +160,11 @@ impl Core {
         }
     }
 
-    fn park(&self, deadline: Option<Instant>) {
+    fn park(&self) {
         self.waiting.store(true, SeqCst);
         if !self.notified.load(SeqCst) {
-            // may keeps park timeouts in whole milliseconds and treats 0 as "forever" (a
-            // 0.9 ms timeout would park for good): round up, to at least 1 ms.
-            let timeout = deadline.map(|d| {
-                let left = d.saturating_duration_since(Instant::now());
-                Duration::from_millis(left.as_nanos().div_ceil(1_000_000).max(1) as u64)
-            });
-            // Err(Timeout) is an ordinary wake-up here; the loop re-checks everything.
-            let _ = self.blocker.park(timeout);
+            // Without a timeout: cannot fail (nothing cancels our coroutines).
+            let _ = self.blocker.park(None);
         }
         self.waiting.store(false, SeqCst);
     }
@@ -244,7 +240,7 @@ pub(crate) fn run<F: Future>(
 /// Fires expired timers, then waits for the next event unless a wake-up is pending.
 fn wait(core: &Arc<Core>, waker: &Waker) {
     let now = Instant::now();
-    let (expired, earliest, slot, arm) = {
+    let (expired, slot, arm) = {
         let mut local = core.local();
         let mut expired = Vec::new();
         while let Some(entry) = local.timers.first_entry() {
@@ -271,14 +267,14 @@ fn wait(core: &Arc<Core>, waker: &Waker) {
             local.armed = None;
         }
         let slot = local.io_slot.clone();
-        let arm = match (earliest, &slot) {
-            (Some(dl), Some(_)) if local.armed.is_none_or(|a| a > dl) => {
+        let arm = match earliest {
+            Some(dl) if local.armed.is_none_or(|a| a > dl) => {
                 local.armed = Some(dl);
                 Some(dl)
             }
             _ => None,
         };
-        (expired, earliest, slot, arm)
+        (expired, slot, arm)
     };
     let fired = !expired.is_empty();
     for w in expired {
@@ -287,14 +283,13 @@ fn wait(core: &Arc<Core>, waker: &Waker) {
     if fired || core.notified.load(SeqCst) {
         return;
     }
+    if let Some(dl) = arm {
+        // An entry armed for an earlier instant is still valid (an early wake is a spurious
+        // re-poll), so `timeout(5 s, read)` in a loop arms about once per 5 s.
+        crate::time::wake_at(dl, waker.clone());
+    }
     match slot {
         Some(io) => {
-            if let Some(dl) = arm {
-                // An entry armed for an earlier instant is still valid (an early wake is a
-                // spurious re-poll), so `timeout(5 s, read)` in a loop re-arms about once
-                // per 5 s.
-                crate::time::wake_at(dl, waker.clone());
-            }
             if core.wait_io(&*io) {
                 // Real readiness: give up the slot and wake everyone interested (us too).
                 let taken = core.local().io_slot.take();
@@ -303,7 +298,7 @@ fn wait(core: &Arc<Core>, waker: &Waker) {
                 }
             }
         }
-        None => core.park(earliest),
+        None => core.park(),
     }
 }
 

@@ -1,4 +1,4 @@
-//! `Sleep`, and the timer thread for waits that no green task's loop can time.
+//! `Sleep`, and the timer thread that wakes waiting tasks at their deadlines.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -13,9 +13,9 @@ use crate::task::{Core, TimerKey, lock, next_timer_id, with_current};
 /// The Green backend's sleep future.
 ///
 /// Polled by a green task (or `Green::block_on`), it registers with that task's own timer
-/// list: the task parks with a timeout, no thread or coroutine per sleep. Polled by any
-/// other executor, it registers with a shared timer thread. It never completes before its
-/// deadline.
+/// map: no thread or coroutine per sleep, and the task keeps one entry on the shared timer
+/// thread for its earliest deadline. Polled by any other executor, it registers with the
+/// timer thread directly. It never completes before its deadline.
 #[derive(Debug)]
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Sleep {
