@@ -276,17 +276,18 @@ fn wait(core: &Arc<Core>, waker: &Waker) {
         };
         (expired, slot, arm)
     };
+    if let Some(dl) = arm {
+        // Armed before any early return below: `armed` now promises this entry. An entry
+        // armed for an earlier instant is still valid (an early wake is a spurious re-poll),
+        // so `timeout(5 s, read)` in a loop arms about once per 5 s.
+        crate::time::wake_at(dl, waker.clone());
+    }
     let fired = !expired.is_empty();
     for w in expired {
         w.wake();
     }
     if fired || core.notified.load(SeqCst) {
         return;
-    }
-    if let Some(dl) = arm {
-        // An entry armed for an earlier instant is still valid (an early wake is a spurious
-        // re-poll), so `timeout(5 s, read)` in a loop arms about once per 5 s.
-        crate::time::wake_at(dl, waker.clone());
     }
     match slot {
         Some(io) => {
