@@ -19,16 +19,6 @@ pub(crate) const ROWS: &[(&str, &str)] = &[
     ("green-implicit", "anyrt Green (implicit)"),
 ];
 
-/// The raw row each anyrt row is compared with.
-pub(crate) fn baseline(row: &str) -> Option<&'static str> {
-    match row {
-        "tokio" => Some("raw-tokio"),
-        "smol" => Some("raw-smol"),
-        "green" | "green-implicit" => Some("raw-may"),
-        _ => None,
-    }
-}
-
 const MSG: usize = 64;
 
 /// Runs the server of `row` in this process; talks to the orchestrator over stdio: prints

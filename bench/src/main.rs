@@ -154,6 +154,16 @@ fn run() -> io::Result<()> {
     Ok(())
 }
 
+/// The raw row an anyrt row is compared with (every case uses the same row names).
+fn baseline(row: &str) -> Option<&'static str> {
+    match row {
+        "tokio" => Some("raw-tokio"),
+        "smol" => Some("raw-smol"),
+        "green" | "green-implicit" => Some("raw-may"),
+        _ => None,
+    }
+}
+
 fn exe() -> io::Result<std::path::PathBuf> {
     std::env::current_exe()
 }
@@ -181,38 +191,23 @@ fn run_echo(plan: &Plan, report: &mut Report) -> io::Result<()> {
                 eprintln!("[{case}] rep {}/{} {label}", rep + 1, plan.reps);
                 let r = echo_once(plan, row, conns)?;
                 let trips = r.trips.max(1.0);
+                let base = baseline(row);
                 report.add(
                     &case,
                     row,
                     label,
-                    echo::baseline(row),
+                    base,
                     "round trips/s",
                     "1/s",
                     r.trips / r.secs,
                 );
+                report.add(&case, row, label, base, "p50 latency", "µs", r.p50);
+                report.add(&case, row, label, base, "p99 latency", "µs", r.p99);
                 report.add(
                     &case,
                     row,
                     label,
-                    echo::baseline(row),
-                    "p50 latency",
-                    "µs",
-                    r.p50,
-                );
-                report.add(
-                    &case,
-                    row,
-                    label,
-                    echo::baseline(row),
-                    "p99 latency",
-                    "µs",
-                    r.p99,
-                );
-                report.add(
-                    &case,
-                    row,
-                    label,
-                    echo::baseline(row),
+                    base,
                     "server CPU per round trip",
                     "µs",
                     r.cpu_ns / trips / 1000.0,
@@ -221,7 +216,7 @@ fn run_echo(plan: &Plan, report: &mut Report) -> io::Result<()> {
                     &case,
                     row,
                     label,
-                    echo::baseline(row),
+                    base,
                     "server allocations per round trip",
                     "",
                     r.allocs / trips,
@@ -349,7 +344,7 @@ fn run_cases(plan: &Plan, report: &mut Report) -> io::Result<()> {
             eprintln!("[spawn, timers] rep {}/{} {label}", rep + 1, plan.reps);
             let f = child_case(plan, "spawn", row, plan.tasks)?;
             let secs = field(&f, "secs")?;
-            let base = tasks::baseline(row);
+            let base = baseline(row);
             report.add(
                 &spawn_case,
                 row,

@@ -27,15 +27,6 @@ pub(crate) const MEMORY_ROWS: &[(&str, &str)] = &[
     ("green-implicit", "anyrt Green (implicit)"),
 ];
 
-pub(crate) fn baseline(row: &str) -> Option<&'static str> {
-    match row {
-        "tokio" => Some("raw-tokio"),
-        "smol" => Some("raw-smol"),
-        "green" => Some("raw-may"),
-        _ => None,
-    }
-}
-
 fn smol_executor(workers: usize) -> &'static async_executor::Executor<'static> {
     let ex: &'static async_executor::Executor<'static> =
         Box::leak(Box::new(async_executor::Executor::new()));
