@@ -1,7 +1,5 @@
 //! What the examples share: choosing a backend by name, and tiny argument parsing.
 
-#![allow(dead_code)]
-
 use anyrt::Runtime;
 
 /// A program written once, generic over the runtime.
@@ -82,11 +80,6 @@ impl Args {
             .rev()
             .find(|(n, _)| n == name)
             .and_then(|(_, v)| v.as_deref())
-    }
-
-    /// Whether the bare flag `--name` was given.
-    pub(crate) fn flag(&self, name: &str) -> bool {
-        self.pairs.iter().any(|(n, v)| n == name && v.is_none())
     }
 
     /// Parses `--name` as a number, with a default.
