@@ -86,3 +86,25 @@ fn a_green_sleep_polled_by_tokio_fires() {
     assert!(t0.elapsed() >= Duration::from_millis(30));
     tokio.shutdown();
 }
+
+#[test]
+fn zero_workers_is_invalid_input_on_every_backend() {
+    let kind = std::io::ErrorKind::InvalidInput;
+    assert_eq!(
+        Tokio::builder().workers(0).build().unwrap_err().kind(),
+        kind
+    );
+    #[cfg(feature = "smol")]
+    assert_eq!(
+        anyrt::Smol::builder()
+            .workers(0)
+            .build()
+            .unwrap_err()
+            .kind(),
+        kind
+    );
+    assert_eq!(
+        Green::builder().workers(0).build().unwrap_err().kind(),
+        kind
+    );
+}

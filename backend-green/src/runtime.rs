@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyrt_core::Runtime;
 use anyrt_core::net::ToSocketAddrs;
-use anyrt_core::task::catch_panic;
+use anyrt_core::task::{catch_panic, worker_threads};
 
 use crate::net::{TcpListener, TcpStream, UdpSocket};
 use crate::spawn::{self, JoinHandle};
@@ -80,18 +80,13 @@ impl Builder {
     /// is process-wide and cannot be reconfigured.
     pub fn build(self) -> io::Result<Green> {
         let invalid = |msg: String| io::Error::new(io::ErrorKind::InvalidInput, msg);
-        if self.workers == Some(0) {
-            return Err(invalid("a runtime needs at least one worker thread".into()));
-        }
         if self.stack_size.is_some_and(|s| s < 4096) {
             return Err(invalid(
                 "the coroutine stack size must be at least 4096 bytes".into(),
             ));
         }
         let wanted = Settings {
-            workers: self
-                .workers
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            workers: worker_threads(self.workers)?,
             stack_size: self.stack_size.unwrap_or(DEFAULT_STACK_SIZE),
             pin_workers: self.pin_workers.unwrap_or(false),
         };

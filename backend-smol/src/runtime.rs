@@ -9,7 +9,7 @@ use anyrt_core::Runtime;
 use anyrt_core::net::ToSocketAddrs;
 use anyrt_core::task::{
     AsyncScope, AsyncTaskHandle, CatchPanic, EitherHandle, ThreadHandle, assert_may_block,
-    catch_panic,
+    catch_panic, worker_threads,
 };
 use async_executor::Executor;
 use async_io::Async;
@@ -95,16 +95,7 @@ impl Builder {
     ///
     /// `InvalidInput` if `workers` is zero; the OS error if a thread cannot be started.
     pub fn build(self) -> io::Result<Smol> {
-        let n = match self.workers {
-            Some(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "a runtime needs at least one worker thread",
-                ));
-            }
-            Some(n) => n,
-            None => thread::available_parallelism().map_or(1, |n| n.get()),
-        };
+        let n = worker_threads(self.workers)?;
         let name = self.thread_name.unwrap_or_else(|| "anyrt-smol".into());
         let executor = Arc::new(Executor::new());
         let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);

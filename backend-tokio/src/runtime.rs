@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyrt_core::Runtime;
 use anyrt_core::net::ToSocketAddrs;
-use anyrt_core::task::{AsyncScope, EitherHandle, ThreadHandle, assert_may_block};
+use anyrt_core::task::{AsyncScope, EitherHandle, ThreadHandle, assert_may_block, worker_threads};
 use pin_project_lite::pin_project;
 
 use crate::net::{TcpListener, TcpStream, UdpSocket};
@@ -86,15 +86,7 @@ impl Builder {
         let mut b = tokio::runtime::Builder::new_multi_thread();
         b.enable_all()
             .thread_name(self.thread_name.unwrap_or_else(|| "anyrt-tokio".into()));
-        if let Some(n) = self.workers {
-            if n == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "a runtime needs at least one worker thread",
-                ));
-            }
-            b.worker_threads(n);
-        }
+        b.worker_threads(worker_threads(self.workers)?);
         let rt = b.build()?;
         Ok(Tokio {
             inner: Arc::new(Inner {

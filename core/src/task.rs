@@ -476,3 +476,35 @@ impl<T, A: JoinHandle<T>, B: JoinHandle<T>> JoinHandle<T> for EitherHandle<A, B>
         }
     }
 }
+
+/// The number of worker threads a backend's builder asked for, checked: `requested`, or
+/// one per CPU when `None`.
+///
+/// # Errors
+///
+/// `InvalidInput` for zero workers.
+pub fn worker_threads(requested: Option<usize>) -> io::Result<usize> {
+    match requested {
+        Some(0) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a runtime needs at least one worker thread",
+        )),
+        Some(n) => Ok(n),
+        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_threads_rejects_zero_and_defaults_to_the_cpus() {
+        assert_eq!(
+            worker_threads(Some(0)).unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
+        assert_eq!(worker_threads(Some(3)).unwrap(), 3);
+        assert!(worker_threads(None).unwrap() >= 1);
+    }
+}
