@@ -132,7 +132,7 @@ impl<T: AsRawFd + Send + Sync + 'static> Source<T> {
         if !self.waiting.swap(true, Ordering::SeqCst) {
             let me: Arc<dyn IoWait> = self.clone();
             let declined = with_current(|cur| match cur {
-                Some(core) => core.try_take_io_slot(me).is_err(),
+                Some(owner) => owner.core().try_take_io_slot(me).is_err(),
                 None => true,
             });
             if declined {

@@ -4,14 +4,14 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::task::{Context, Poll, Waker};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake};
 
 use anyrt_core::JoinError;
 use anyrt_core::task::{AsyncTaskHandle, CatchPanic, EitherHandle, catch_panic};
 use futures_util::task::AtomicWaker;
 
-use crate::task::{self, Core, lock};
+use crate::task::{self, Core, Owner, lock};
 
 /// Spawns `f` as a may coroutine with a stack of `stack_bytes`; returns its handle (for
 /// `unpark`). The only place anyrt-green calls may's unsafe spawn.
@@ -40,8 +40,8 @@ where
     Ok(handle.coroutine().clone())
 }
 
-/// What a green task shares with its [`JoinHandle`].
-#[derive(Debug)]
+/// What a green task shares with its [`JoinHandle`]: one allocation per task, which also
+/// holds the task's poll-loop state (its waker is an `Arc` of this).
 struct JoinState<T> {
     output: Mutex<Option<Result<T, JoinError>>>,
     finished: AtomicBool,
@@ -49,8 +49,34 @@ struct JoinState<T> {
     /// Blocking-style tasks cannot be stopped: aborting one only completes its handle.
     implicit: bool,
     join_waker: AtomicWaker,
-    /// The running task's waker, so `abort` can wake it up to stop.
-    task_waker: OnceLock<Waker>,
+    /// The async task's poll loop (unused by an implicit task).
+    core: Core,
+}
+
+impl<T> std::fmt::Debug for JoinState<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JoinState")
+            .field("finished", &self.finished)
+            .field("aborted", &self.aborted)
+            .field("implicit", &self.implicit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Send + 'static> Owner for JoinState<T> {
+    fn core(&self) -> &Core {
+        &self.core
+    }
+}
+
+impl<T: Send + 'static> Wake for JoinState<T> {
+    fn wake(self: Arc<Self>) {
+        self.core.notify();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.core.notify();
+    }
 }
 
 impl<T> JoinState<T> {
@@ -61,7 +87,8 @@ impl<T> JoinState<T> {
             aborted: AtomicBool::new(false),
             implicit,
             join_waker: AtomicWaker::new(),
-            task_waker: OnceLock::new(),
+            // The loop runs on the task's coroutine.
+            core: Core::new(true),
         })
     }
 
@@ -98,18 +125,16 @@ where
     let st = state.clone();
     let spawned = spawn_coroutine(stack_bytes, move || {
         let result = catch_panic(|| {
-            let core = Core::new();
-            let _ = st.task_waker.set(Waker::from(core.clone()));
             // A large state machine lives on the heap, so deep futures do not need deep
             // coroutine stacks; a small one is pinned on the stack (one allocation less).
             // Either way the future is dropped at the end of its block, before the handle
             // reports: "joined" means "gone".
             let out = if std::mem::size_of::<F>() <= INLINE_FUTURE {
                 let fut = std::pin::pin!(CatchPanic::new(fut));
-                task::run(&core, fut, Some(&st.aborted))
+                task::run(&st, fut, Some(&st.aborted))
             } else {
                 let mut fut = Box::pin(CatchPanic::new(fut));
-                task::run(&core, fut.as_mut(), Some(&st.aborted))
+                task::run(&st, fut.as_mut(), Some(&st.aborted))
             };
             match out {
                 Some(res) => res,
@@ -175,8 +200,9 @@ impl<T: Send + 'static> anyrt_core::JoinHandle<T> for GreenHandle<T> {
         state.aborted.store(true, SeqCst);
         if state.implicit {
             state.complete(Err(JoinError::cancelled()));
-        } else if let Some(w) = state.task_waker.get() {
-            w.wake_by_ref();
+        } else {
+            // The loop checks `aborted` before every poll.
+            state.core.notify();
         }
     }
 

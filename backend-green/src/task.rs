@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
 
@@ -43,8 +43,13 @@ pub(crate) fn next_timer_id() -> u64 {
 }
 
 /// The state of one running poll loop, shared with its waker.
+///
+/// A green task embeds its `Core` in the allocation it shares with its join handle (see
+/// [`Owner`]); `block_on` keeps one per coroutine or thread.
 pub(crate) struct Core {
-    blocker: Blocker,
+    /// Made by the loop on its first wait: may's `Blocker` must be created on the
+    /// coroutine (or thread) it parks, and a task's `Core` is created by its spawner.
+    blocker: OnceLock<Blocker>,
     in_coroutine: bool,
     /// Set by every wake since the current poll started.
     notified: AtomicBool,
@@ -72,12 +77,37 @@ impl std::fmt::Debug for Core {
     }
 }
 
+/// What owns a [`Core`]: the `Core` itself (`block_on`) or a green task's shared state.
+/// The loop polling on a thread is known to futures as an `Arc<dyn Owner>`.
+pub(crate) trait Owner: Send + Sync + std::fmt::Debug + 'static {
+    /// The loop state.
+    fn core(&self) -> &Core;
+}
+
+impl Owner for Core {
+    fn core(&self) -> &Core {
+        self
+    }
+}
+
 impl Wake for Core {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
+        self.notify();
+    }
+}
+
+/// Two owners are the same loop.
+pub(crate) fn same(a: &Arc<dyn Owner>, b: &Arc<dyn Owner>) -> bool {
+    std::ptr::eq(Arc::as_ptr(a).cast::<()>(), Arc::as_ptr(b).cast::<()>())
+}
+
+impl Core {
+    /// Wakes the loop: the body of its waker.
+    pub(crate) fn notify(&self) {
         if self.notified.swap(true, SeqCst) {
             // A wake-up is already pending since the current poll started.
             return;
@@ -89,7 +119,10 @@ impl Wake for Core {
                 return;
             }
             drop(io);
-            self.blocker.unpark();
+            // Set before `waiting` is (the loop makes it before its first wait).
+            if let Some(b) = self.blocker.get() {
+                b.unpark();
+            }
         }
         // Not waiting: the loop checks `notified` before it waits.
     }
@@ -104,11 +137,11 @@ std::thread_local! {
     /// The loop polling on this thread right now. Only set during a poll and never held
     /// across a suspension point, so a coroutine's migration between workers cannot make
     /// it point at another task (see the crate docs on thread-locals).
-    static CURRENT: Cell<Option<Arc<Core>>> = const { Cell::new(None) };
+    static CURRENT: Cell<Option<Arc<dyn Owner>>> = const { Cell::new(None) };
 }
 
 /// Calls `f` with the loop polling on this thread, if any.
-pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Arc<Core>>) -> R) -> R {
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Arc<dyn Owner>>) -> R) -> R {
     CURRENT.with(|c| {
         let cur = c.take();
         let r = f(cur.as_ref());
@@ -118,15 +151,16 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Arc<Core>>) -> R) -> R {
 }
 
 impl Core {
-    pub(crate) fn new() -> Arc<Core> {
-        Arc::new(Core {
-            blocker: Blocker::new(false),
-            in_coroutine: may::coroutine::is_coroutine(),
+    /// A loop state for a loop that runs on a coroutine (`in_coroutine`) or on a thread.
+    pub(crate) fn new(in_coroutine: bool) -> Core {
+        Core {
+            blocker: OnceLock::new(),
+            in_coroutine,
             notified: AtomicBool::new(false),
             waiting: AtomicBool::new(false),
             io_waker: Mutex::new(None),
             local: Mutex::new(Local::default()),
-        })
+        }
     }
 
     pub(crate) fn local(&self) -> MutexGuard<'_, Local> {
@@ -161,10 +195,11 @@ impl Core {
     }
 
     fn park(&self) {
+        let blocker = self.blocker.get_or_init(|| Blocker::new(false));
         self.waiting.store(true, SeqCst);
         if !self.notified.load(SeqCst) {
             // Without a timeout: cannot fail (nothing cancels our coroutines).
-            let _ = self.blocker.park(None);
+            let _ = blocker.park(None);
         }
         self.waiting.store(false, SeqCst);
     }
@@ -187,7 +222,7 @@ impl Core {
 /// Restores the previous `CURRENT` and cleans up on every exit, panics included.
 struct LoopGuard<'a> {
     core: &'a Core,
-    prev: Option<Arc<Core>>,
+    prev: Option<Arc<dyn Owner>>,
 }
 
 impl Drop for LoopGuard<'_> {
@@ -199,25 +234,31 @@ impl Drop for LoopGuard<'_> {
 
 /// Polls `fut` to completion on the current coroutine or thread, waiting in between as
 /// the module docs describe. Returns `None` if `stop` was set (the task was aborted).
-pub(crate) fn run<F: Future>(
-    core: &Arc<Core>,
+pub(crate) fn run<W, F>(
+    owner: &Arc<W>,
     mut fut: Pin<&mut F>,
     stop: Option<&AtomicBool>,
-) -> Option<F::Output> {
+) -> Option<F::Output>
+where
+    W: Owner + Wake,
+    F: Future,
+{
+    let core = owner.core();
     // A loop nested in another loop's poll (blocking-style code called from a future):
     // hand the outer loop's socket to someone who can wait on it meanwhile.
     let prev = CURRENT.with(|c| c.take());
     if let Some(outer) = &prev {
-        let slot = outer.local().io_slot.take();
+        let slot = outer.core().local().io_slot.take();
         if let Some(io) = slot {
             io.release();
         }
     }
     let _guard = LoopGuard { core, prev };
-    let waker = Waker::from(core.clone());
+    let waker = Waker::from(owner.clone());
     let mut cx = Context::from_waker(&waker);
     // Moved into CURRENT for each poll and back out: no reference count traffic.
-    let mut mine = Some(core.clone());
+    let me: Arc<dyn Owner> = owner.clone();
+    let mut mine = Some(me);
     loop {
         if stop.is_some_and(|s| s.load(SeqCst)) {
             return None;
@@ -226,9 +267,12 @@ pub(crate) fn run<F: Future>(
         CURRENT.with(|c| c.set(mine.take()));
         let polled = fut.as_mut().poll(&mut cx);
         mine = CURRENT.with(|c| c.take());
-        if !mine.as_ref().is_some_and(|m| Arc::ptr_eq(m, core)) {
+        if !mine.as_ref().is_some_and(|m| {
+            std::ptr::eq(Arc::as_ptr(m).cast::<()>(), Arc::as_ptr(owner).cast::<()>())
+        }) {
             // Only if a future blocked inside poll and came back on another thread.
-            mine = Some(core.clone());
+            let me: Arc<dyn Owner> = owner.clone();
+            mine = Some(me);
         }
         if let Poll::Ready(v) = polled {
             return Some(v);
@@ -238,7 +282,7 @@ pub(crate) fn run<F: Future>(
 }
 
 /// Fires expired timers, then waits for the next event unless a wake-up is pending.
-fn wait(core: &Arc<Core>, waker: &Waker) {
+fn wait(core: &Core, waker: &Waker) {
     let now = Instant::now();
     let (expired, slot, arm) = {
         let mut local = core.local();
@@ -312,7 +356,9 @@ may::coroutine_local!(static CACHED: Cell<Option<Arc<Core>>> = Cell::new(None));
 pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
     let fut = std::pin::pin!(fut);
     // Taken while in use: a nested `block_on` makes a fresh one.
-    let core = CACHED.with(|c| c.take()).unwrap_or_else(Core::new);
+    let core = CACHED
+        .with(|c| c.take())
+        .unwrap_or_else(|| Arc::new(Core::new(may::coroutine::is_coroutine())));
     let out = run(&core, fut, None);
     CACHED.with(|c| c.set(Some(core)));
     match out {

@@ -8,7 +8,7 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::task::{Core, TimerKey, lock, next_timer_id, with_current};
+use crate::task::{Owner, TimerKey, lock, next_timer_id, same, with_current};
 
 /// The Green backend's sleep future.
 ///
@@ -26,7 +26,10 @@ pub struct Sleep {
 #[derive(Debug)]
 enum Registration {
     None,
-    Task { core: Arc<Core>, key: TimerKey },
+    Task {
+        owner: Arc<dyn Owner>,
+        key: TimerKey,
+    },
     Thread(Arc<Mutex<Option<Waker>>>),
 }
 
@@ -49,8 +52,8 @@ impl Sleep {
     fn unregister(&mut self) {
         match std::mem::replace(&mut self.reg, Registration::None) {
             Registration::None => {}
-            Registration::Task { core, key } => {
-                let removed = core.local().timers.remove(&key);
+            Registration::Task { owner, key } => {
+                let removed = owner.core().local().timers.remove(&key);
                 drop(removed);
             }
             Registration::Thread(slot) => *lock(&slot) = None,
@@ -71,8 +74,8 @@ impl Future for Sleep {
         }
         let this = &mut *self;
         with_current(|current| match (current, &this.reg) {
-            (Some(cur), Registration::Task { core, key }) if Arc::ptr_eq(cur, core) => {
-                let mut local = core.local();
+            (Some(cur), Registration::Task { owner, key }) if same(cur, owner) => {
+                let mut local = owner.core().local();
                 match local.timers.get_mut(key) {
                     Some(w) if w.will_wake(cx.waker()) => {}
                     Some(w) => w.clone_from(cx.waker()),
@@ -85,9 +88,9 @@ impl Future for Sleep {
             (Some(cur), _) => {
                 this.unregister();
                 let key = (deadline, next_timer_id());
-                cur.local().timers.insert(key, cx.waker().clone());
+                cur.core().local().timers.insert(key, cx.waker().clone());
                 this.reg = Registration::Task {
-                    core: cur.clone(),
+                    owner: cur.clone(),
                     key,
                 };
             }
