@@ -18,7 +18,6 @@
 //! spurious re-poll.
 
 use std::cell::Cell;
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
@@ -30,6 +29,7 @@ use may::io::WaitIoWaker;
 use may::sync::Blocker;
 
 use crate::net::IoWait;
+use crate::time::Timers;
 
 /// The bit `WaitIoWaker::wakeup` sets in a socket's readiness flags.
 pub(crate) const WAKER_BIT: usize = 0x8000_0000;
@@ -45,16 +45,25 @@ pub(crate) fn next_timer_id() -> u64 {
 /// The state of one running poll loop, shared with its waker.
 ///
 /// A green task embeds its `Core` in the allocation it shares with its join handle (see
-/// [`Owner`]); `block_on` keeps one per coroutine or thread.
+/// [`Owner`]); `block_on` keeps one per coroutine or thread. What only a loop that waits
+/// needs lives in [`Waits`], made on first use: a task that completes in its first poll
+/// allocates nothing beyond its join state (which stays small enough for the allocator's
+/// fast path).
 pub(crate) struct Core {
-    /// Made by the loop on its first wait: may's `Blocker` must be created on the
-    /// coroutine (or thread) it parks, and a task's `Core` is created by its spawner.
-    blocker: OnceLock<Blocker>,
     in_coroutine: bool,
     /// Set by every wake since the current poll started.
     notified: AtomicBool,
     /// Set while the loop waits (or is about to wait, after checking `notified`).
     waiting: AtomicBool,
+    waits: OnceLock<Box<Waits>>,
+}
+
+/// The part of a [`Core`] that a loop needs once it registers a timer or socket, or waits.
+#[derive(Default)]
+struct Waits {
+    /// Made by the loop on its first park: may's `Blocker` must be created on the
+    /// coroutine (or thread) it parks.
+    blocker: OnceLock<Blocker>,
     /// The socket the loop waits on in `wait_io`, if it does.
     io_waker: Mutex<Option<WaitIoWaker>>,
     local: Mutex<Local>,
@@ -63,7 +72,7 @@ pub(crate) struct Core {
 /// What futures polled by this loop register: timers and the elected socket.
 #[derive(Default)]
 pub(crate) struct Local {
-    pub(crate) timers: BTreeMap<TimerKey, Waker>,
+    pub(crate) timers: Timers,
     io_slot: Option<Arc<dyn IoWait>>,
     /// The deadline of this loop's pending timer-thread entry (socket + deadline case).
     armed: Option<Instant>,
@@ -112,15 +121,17 @@ impl Core {
             // A wake-up is already pending since the current poll started.
             return;
         }
-        if self.waiting.load(SeqCst) {
-            let io = lock(&self.io_waker);
+        // `waits` (and its blocker) are made before `waiting` is first set.
+        if self.waiting.load(SeqCst)
+            && let Some(waits) = self.waits.get()
+        {
+            let io = lock(&waits.io_waker);
             if let Some(w) = io.as_ref() {
                 w.wakeup();
                 return;
             }
             drop(io);
-            // Set before `waiting` is (the loop makes it before its first wait).
-            if let Some(b) = self.blocker.get() {
+            if let Some(b) = waits.blocker.get() {
                 b.unpark();
             }
         }
@@ -154,17 +165,20 @@ impl Core {
     /// A loop state for a loop that runs on a coroutine (`in_coroutine`) or on a thread.
     pub(crate) fn new(in_coroutine: bool) -> Core {
         Core {
-            blocker: OnceLock::new(),
             in_coroutine,
             notified: AtomicBool::new(false),
             waiting: AtomicBool::new(false),
-            io_waker: Mutex::new(None),
-            local: Mutex::new(Local::default()),
+            waits: OnceLock::new(),
         }
     }
 
+    fn waits(&self) -> &Waits {
+        self.waits.get_or_init(Box::default)
+    }
+
+    /// The loop's timers and socket slot.
     pub(crate) fn local(&self) -> MutexGuard<'_, Local> {
-        lock(&self.local)
+        lock(&self.waits().local)
     }
 
     /// Makes this loop the waiter of `src`, if it has no socket yet and can wait on one.
@@ -183,19 +197,24 @@ impl Core {
     /// Gives up the socket slot (its other wakers are woken to elect a new waiter) and
     /// drops the timers.
     fn clear(&self) {
-        let slot = {
+        if self.waits.get().is_none() {
+            return;
+        }
+        let (slot, timers) = {
             let mut local = self.local();
-            local.timers.clear();
             local.armed = None;
-            local.io_slot.take()
+            (local.io_slot.take(), std::mem::take(&mut local.timers))
         };
+        // Wakers are dropped outside the lock: dropping one may drop a `Sleep`, which
+        // locks it.
+        drop(timers);
         if let Some(io) = slot {
             io.release();
         }
     }
 
     fn park(&self) {
-        let blocker = self.blocker.get_or_init(|| Blocker::new(false));
+        let blocker = self.waits().blocker.get_or_init(|| Blocker::new(false));
         self.waiting.store(true, SeqCst);
         if !self.notified.load(SeqCst) {
             // Without a timeout: cannot fail (nothing cancels our coroutines).
@@ -206,7 +225,8 @@ impl Core {
 
     /// Waits on `io` directly; returns `true` if the socket reported readiness.
     fn wait_io(&self, io: &dyn IoWait) -> bool {
-        *lock(&self.io_waker) = Some(io.io_waker());
+        let waits = self.waits();
+        *lock(&waits.io_waker) = Some(io.io_waker());
         self.waiting.store(true, SeqCst);
         let flags = if self.notified.load(SeqCst) {
             0
@@ -214,7 +234,7 @@ impl Core {
             io.wait()
         };
         self.waiting.store(false, SeqCst);
-        *lock(&self.io_waker) = None;
+        *lock(&waits.io_waker) = None;
         flags & !WAKER_BIT != 0
     }
 }
@@ -284,16 +304,13 @@ where
 /// Fires expired timers, then waits for the next event unless a wake-up is pending.
 fn wait(core: &Core, waker: &Waker) {
     let now = Instant::now();
-    let (expired, slot, arm) = {
+    // Usually one timer at most is due: no allocation for it.
+    let mut first = None;
+    let mut more = Vec::new();
+    let (slot, arm) = {
         let mut local = core.local();
-        let mut expired = Vec::new();
-        while let Some(entry) = local.timers.first_entry() {
-            if entry.key().0 > now {
-                break;
-            }
-            expired.push(entry.remove());
-        }
-        let earliest = local.timers.first_key_value().map(|(k, _)| k.0);
+        local.timers.take_due(now, &mut first, &mut more);
+        let earliest = local.timers.earliest();
         if local
             .io_slot
             .as_ref()
@@ -318,7 +335,7 @@ fn wait(core: &Core, waker: &Waker) {
             }
             _ => None,
         };
-        (expired, slot, arm)
+        (slot, arm)
     };
     if let Some(dl) = arm {
         // Armed before any early return below: `armed` now promises this entry. An entry
@@ -326,8 +343,8 @@ fn wait(core: &Core, waker: &Waker) {
         // so `timeout(5 s, read)` in a loop arms about once per 5 s.
         crate::time::wake_at(dl, waker.clone());
     }
-    let fired = !expired.is_empty();
-    for w in expired {
+    let fired = first.is_some();
+    for w in first.into_iter().chain(more) {
         w.wake();
     }
     if fired || core.notified.load(SeqCst) {

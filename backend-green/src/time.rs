@@ -1,7 +1,7 @@
 //! `Sleep`, and the timer thread that wakes waiting tasks at their deadlines.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
@@ -109,6 +109,71 @@ impl Future for Sleep {
             }
         });
         Poll::Pending
+    }
+}
+
+/// A task's own timers, by deadline. Most tasks wait on one timer at a time (a `sleep`, a
+/// `timeout`): that one is held inline, without an allocation; more go to a map.
+#[derive(Debug, Default)]
+pub(crate) struct Timers {
+    one: Option<(TimerKey, Waker)>,
+    rest: BTreeMap<TimerKey, Waker>,
+}
+
+impl Timers {
+    pub(crate) fn insert(&mut self, key: TimerKey, waker: Waker) {
+        match &self.one {
+            None => self.one = Some((key, waker)),
+            Some(_) => drop(self.rest.insert(key, waker)),
+        }
+    }
+
+    pub(crate) fn get_mut(&mut self, key: &TimerKey) -> Option<&mut Waker> {
+        match &mut self.one {
+            Some((k, w)) if k == key => Some(w),
+            _ => self.rest.get_mut(key),
+        }
+    }
+
+    pub(crate) fn remove(&mut self, key: &TimerKey) -> Option<Waker> {
+        match &self.one {
+            Some((k, _)) if k == key => self.one.take().map(|(_, w)| w),
+            _ => self.rest.remove(key),
+        }
+    }
+
+    /// The earliest deadline.
+    pub(crate) fn earliest(&self) -> Option<Instant> {
+        let one = self.one.as_ref().map(|(k, _)| k.0);
+        let rest = self.rest.first_key_value().map(|(k, _)| k.0);
+        match (one, rest) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Removes the timers due at `now`; the first in `first`, any others in `more`.
+    pub(crate) fn take_due(
+        &mut self,
+        now: Instant,
+        first: &mut Option<Waker>,
+        more: &mut Vec<Waker>,
+    ) {
+        let mut put = |w: Waker| match first {
+            None => *first = Some(w),
+            Some(_) => more.push(w),
+        };
+        if self.one.as_ref().is_some_and(|(k, _)| k.0 <= now)
+            && let Some((_, w)) = self.one.take()
+        {
+            put(w);
+        }
+        while let Some(entry) = self.rest.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            put(entry.remove());
+        }
     }
 }
 

@@ -115,3 +115,39 @@ async fn select_of_a_long_sleep_and_a_channel<R: Runtime>(rt: R) {
     }
     assert!(t0.elapsed() < ms(1_000), "took {:?}", t0.elapsed());
 }
+
+#[anyrt::test]
+async fn many_timers_in_one_task<R: Runtime>(rt: R) {
+    use futures_util::stream::{FuturesUnordered, StreamExt};
+    // One task waits on several timers at once, registered out of deadline order, while
+    // others are registered and dropped. Each must fire in deadline order and none early.
+    let t0 = Instant::now();
+    let mut set = FuturesUnordered::new();
+    for d in [80u64, 10, 50, 30, 60, 20] {
+        let rt2 = rt.clone();
+        set.push(async move {
+            rt2.sleep(ms(d)).await;
+            (d, t0.elapsed())
+        });
+    }
+    // A long timer registered first (and kept pending throughout) must not hold back
+    // the short ones.
+    let mut long = std::pin::pin!(rt.sleep(ms(30_000)));
+    assert!(poll_once(long.as_mut()).await.is_pending());
+    // Registered with this task (polled once), then dropped unfired.
+    let mut gone = std::pin::pin!(rt.sleep(ms(5)));
+    assert!(poll_once(gone.as_mut()).await.is_pending());
+    let mut order = Vec::new();
+    while let Some((d, at)) = set.next().await {
+        assert!(at >= ms(d), "sleep({d} ms) fired at {at:?}");
+        order.push(d);
+    }
+    assert_eq!(order, [10, 20, 30, 50, 60, 80]);
+    assert!(t0.elapsed() < ms(80) + PROMPT, "took {:?}", t0.elapsed());
+    assert!(poll_once(long.as_mut()).await.is_pending());
+}
+
+/// Polls `f` once, from the calling task.
+async fn poll_once<F: std::future::Future + Unpin>(mut f: F) -> std::task::Poll<F::Output> {
+    std::future::poll_fn(|cx| std::task::Poll::Ready(std::pin::Pin::new(&mut f).poll(cx))).await
+}
