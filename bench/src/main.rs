@@ -26,7 +26,10 @@ use report::Report;
 static GLOBAL: alloc::Counting = alloc::Counting;
 
 struct Plan {
+    /// Repetitions of each echo row.
     reps: usize,
+    /// Repetitions of the spawn and timer rows (cheaper, and noisier: more of them).
+    case_reps: usize,
     secs: f64,
     warmup: f64,
     conns: Vec<usize>,
@@ -108,6 +111,7 @@ fn run() -> io::Result<()> {
     let mut plan = if quick {
         Plan {
             reps: 1,
+            case_reps: 1,
             secs: 0.4,
             warmup: 0.1,
             conns: vec![conns],
@@ -118,9 +122,10 @@ fn run() -> io::Result<()> {
         }
     } else {
         Plan {
-            reps: 3,
-            secs: 2.0,
-            warmup: 0.5,
+            reps: 5,
+            case_reps: 9,
+            secs: 1.25,
+            warmup: 0.25,
             conns: vec![conns, 1000],
             tasks: 100_000,
             idle_tasks: 100_000,
@@ -130,6 +135,7 @@ fn run() -> io::Result<()> {
     };
     if let Some(r) = arg(&args, "--reps")? {
         plan.reps = r;
+        plan.case_reps = r;
     }
     if let Some(s) = arg(&args, "--secs")? {
         plan.secs = s;
@@ -141,10 +147,12 @@ fn run() -> io::Result<()> {
     run_cases(&plan, &mut report)?;
     report.print(&mut io::stdout().lock())?;
     println!(
-        "\n{} workers per runtime; {} repetitions, interleaved; medians, [min, max]; ratio = anyrt / raw. \
-         Total {:.0} s.",
+        "\n{} workers per runtime; {} repetitions per echo row, {} per spawn and timer row, \
+         interleaved (raw, anyrt, raw, anyrt, ...); medians, [min, max]; \
+         ratio = median over repetitions of anyrt / raw (each pair ran back to back). Total {:.0} s.",
         plan.workers,
         plan.reps,
+        plan.case_reps,
         t0.elapsed().as_secs_f64()
     );
     if let Some(path) = json {
@@ -339,9 +347,9 @@ fn child_case(plan: &Plan, case: &str, row: &str, count: usize) -> io::Result<Ve
 fn run_cases(plan: &Plan, report: &mut Report) -> io::Result<()> {
     let spawn_case = format!("spawn+join {} tasks", plan.tasks);
     let timer_case = format!("{} concurrent sleep(10 ms)", plan.tasks);
-    for rep in 0..plan.reps {
+    for rep in 0..plan.case_reps {
         for &(row, label) in tasks::ROWS {
-            eprintln!("[spawn, timers] rep {}/{} {label}", rep + 1, plan.reps);
+            eprintln!("[spawn, timers] rep {}/{} {label}", rep + 1, plan.case_reps);
             let f = child_case(plan, "spawn", row, plan.tasks)?;
             let secs = field(&f, "secs")?;
             let base = baseline(row);

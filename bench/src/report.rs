@@ -74,14 +74,27 @@ impl Report {
         }
     }
 
+    /// anyrt / raw: the median of the per-repetition ratios. Repetition `i` of a row ran
+    /// right after repetition `i` of its baseline, so each pair saw the same machine state;
+    /// the median of the pairs cancels drift better than the ratio of the two medians.
     fn ratio(&self, s: &Series) -> Option<f64> {
         let base = s.baseline?;
         let b = self
             .series
             .iter()
             .find(|o| o.case == s.case && o.row == base && o.metric == s.metric)?;
-        let (m, bm) = (median(&s.values), median(&b.values));
-        (bm != 0.0).then(|| m / bm)
+        if b.values.len() != s.values.len() {
+            let (m, bm) = (median(&s.values), median(&b.values));
+            return (bm != 0.0).then(|| m / bm);
+        }
+        let pairs: Vec<f64> = s
+            .values
+            .iter()
+            .zip(&b.values)
+            .filter(|(_, b)| **b != 0.0)
+            .map(|(a, b)| a / b)
+            .collect();
+        (!pairs.is_empty()).then(|| median(&pairs))
     }
 
     /// The aligned table.
