@@ -106,6 +106,33 @@ impl<T: AsRawFd + Send + Sync + 'static> Source<T> {
         }
     }
 
+    /// Blocking-style IO (`anyrt::implicit`) from a coroutine outside any poll loop: the
+    /// non-blocking `op`, and on `WouldBlock` a `wait_io` right here with this coroutine
+    /// elected as the socket's waiter, as a may socket does. `None` when that cannot be done
+    /// here (not on a coroutine, inside a poll, or another party already waits on the
+    /// socket): the caller then takes the general path through `block_on`.
+    fn direct<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> Option<io::Result<R>> {
+        if !may::coroutine::is_coroutine() || with_current(|cur| cur.is_some()) {
+            return None;
+        }
+        loop {
+            self.clear_ready();
+            match op(self.io().inner()) {
+                Ok(v) => return Some(Ok(v)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if self.waiting.swap(true, Ordering::SeqCst) {
+                        return None;
+                    }
+                    self.io().wait_io();
+                    // Steps down and passes the news on to anyone who registered meanwhile.
+                    self.release();
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+
     /// Clears stale readiness bits before a syscall attempt, so an old edge (a fresh
     /// socket's write-ready one, say) is not taken for a new event. A pending
     /// `WaitIoWaker` bit is kept.
@@ -183,7 +210,13 @@ impl<T: AsRawFd + Send + Sync + 'static> Source<T> {
     }
 
     fn wake_all(&self) {
-        let mut ws = std::mem::take(&mut *lock(&self.wakers));
+        let mut ws = {
+            let mut slot = lock(&self.wakers);
+            if slot.is_empty() {
+                return;
+            }
+            std::mem::take(&mut *slot)
+        };
         for w in ws.drain(..) {
             w.wake();
         }
@@ -347,6 +380,14 @@ impl anyrt_core::net::TcpStream for TcpStream {
 
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.src.get().shutdown(how)
+    }
+
+    fn __implicit_read(&self, buf: &mut [u8]) -> Option<io::Result<usize>> {
+        self.src.direct(|mut s| s.read(buf))
+    }
+
+    fn __implicit_write(&self, buf: &[u8]) -> Option<io::Result<usize>> {
+        self.src.direct(|mut s| s.write(buf))
     }
 }
 

@@ -203,7 +203,8 @@ impl Core {
         let (slot, timers) = {
             let mut local = self.local();
             local.armed = None;
-            (local.io_slot.take(), std::mem::take(&mut local.timers))
+            let timers = (!local.timers.is_empty()).then(|| std::mem::take(&mut local.timers));
+            (local.io_slot.take(), timers)
         };
         // Wakers are dropped outside the lock: dropping one may drop a `Sleep`, which
         // locks it.
@@ -303,13 +304,17 @@ where
 
 /// Fires expired timers, then waits for the next event unless a wake-up is pending.
 fn wait(core: &Core, waker: &Waker) {
-    let now = Instant::now();
     // Usually one timer at most is due: no allocation for it.
     let mut first = None;
     let mut more = Vec::new();
     let (slot, arm) = {
         let mut local = core.local();
-        local.timers.take_due(now, &mut first, &mut more);
+        // The clock is read only by a loop with timers (an implicit read waits here once
+        // per call).
+        let now = (!local.timers.is_empty() || local.armed.is_some()).then(Instant::now);
+        if let Some(now) = now {
+            local.timers.take_due(now, &mut first, &mut more);
+        }
         let earliest = local.timers.earliest();
         if local
             .io_slot
@@ -324,7 +329,9 @@ fn wait(core: &Core, waker: &Waker) {
             }
             local = core.local();
         }
-        if local.armed.is_some_and(|a| a <= now) {
+        if let (Some(a), Some(now)) = (local.armed, now)
+            && a <= now
+        {
             local.armed = None;
         }
         let slot = local.io_slot.clone();
@@ -372,12 +379,17 @@ may::coroutine_local!(static CACHED: Cell<Option<Arc<Core>>> = Cell::new(None));
 /// Runs `fut` to completion on the current coroutine or thread.
 pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
     let fut = std::pin::pin!(fut);
-    // Taken while in use: a nested `block_on` makes a fresh one.
-    let core = CACHED
-        .with(|c| c.take())
-        .unwrap_or_else(|| Arc::new(Core::new(may::coroutine::is_coroutine())));
-    let out = run(&core, fut, None);
-    CACHED.with(|c| c.set(Some(core)));
+    // One lookup: the cell is the coroutine's own (or, on a plain thread, the thread's),
+    // so holding it across the loop's waits is sound.
+    let out = CACHED.with(|cached| {
+        // Taken while in use: a nested `block_on` makes a fresh one.
+        let core = cached
+            .take()
+            .unwrap_or_else(|| Arc::new(Core::new(may::coroutine::is_coroutine())));
+        let out = run(&core, fut, None);
+        cached.set(Some(core));
+        out
+    });
     match out {
         Some(v) => v,
         // `run` returns `None` only when `stop` is given.

@@ -142,6 +142,10 @@ impl Timers {
         }
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.one.is_none() && self.rest.is_empty()
+    }
+
     /// The earliest deadline.
     pub(crate) fn earliest(&self) -> Option<Instant> {
         let one = self.one.as_ref().map(|(k, _)| k.0);

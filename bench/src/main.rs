@@ -4,7 +4,8 @@
 //! ```text
 //! cargo run --release -p anyrt-bench               # full run (under 5 minutes)
 //! cargo run --release -p anyrt-bench -- --quick    # smoke run (under a minute)
-//! cargo run --release -p anyrt-bench -- --json results.json --conns 100 --reps 5
+//! cargo run --release -p anyrt-bench -- --json results.json --conns 100,1000 --reps 5
+//! cargo run --release -p anyrt-bench -- --cases echo --rows raw-may,green-implicit
 //! ```
 //!
 //! Every measurement runs in a child process (the binary re-executes itself): echo servers
@@ -37,6 +38,24 @@ struct Plan {
     idle_tasks: usize,
     idle_conns: usize,
     workers: usize,
+    /// Only these rows (`--rows`), if given.
+    rows: Option<Vec<String>>,
+    /// Only these cases (`--cases`: echo, spawn, timers, memory), if given.
+    cases: Option<Vec<String>>,
+}
+
+impl Plan {
+    fn row(&self, row: &str) -> bool {
+        self.rows
+            .as_ref()
+            .is_none_or(|r| r.iter().any(|x| x == row))
+    }
+
+    fn case(&self, case: &str) -> bool {
+        self.cases
+            .as_ref()
+            .is_none_or(|c| c.iter().any(|x| x == case))
+    }
 }
 
 fn main() {
@@ -97,6 +116,8 @@ fn run() -> io::Result<()> {
         "--reps",
         "--secs",
         "--workers",
+        "--rows",
+        "--cases",
     ];
     for a in args.iter().filter(|a| a.starts_with("--")) {
         if !known.contains(&a.as_str()) {
@@ -107,18 +128,31 @@ fn run() -> io::Result<()> {
         }
     }
     let quick = args.iter().any(|a| a == "--quick");
-    let conns = arg(&args, "--conns")?.unwrap_or(50);
+    // `--conns 50,1000`: the echo runs, by connection count.
+    let conns: Option<Vec<usize>> = match arg::<String>(&args, "--conns")? {
+        None => None,
+        Some(v) => Some(
+            v.split(',')
+                .map(|n| {
+                    n.parse()
+                        .map_err(|_| invalid(format!("--conns {v}: not a list of numbers")))
+                })
+                .collect::<io::Result<_>>()?,
+        ),
+    };
     let mut plan = if quick {
         Plan {
             reps: 1,
             case_reps: 1,
             secs: 0.4,
             warmup: 0.1,
-            conns: vec![conns],
+            conns: conns.clone().unwrap_or_else(|| vec![50]),
             tasks: 20_000,
             idle_tasks: 20_000,
             idle_conns: 200,
             workers,
+            rows: None,
+            cases: None,
         }
     } else {
         Plan {
@@ -126,11 +160,13 @@ fn run() -> io::Result<()> {
             case_reps: 9,
             secs: 1.25,
             warmup: 0.25,
-            conns: vec![conns, 1000],
+            conns: conns.unwrap_or_else(|| vec![50, 1000]),
             tasks: 100_000,
             idle_tasks: 100_000,
             idle_conns: 1000,
             workers,
+            rows: None,
+            cases: None,
         }
     };
     if let Some(r) = arg(&args, "--reps")? {
@@ -140,6 +176,9 @@ fn run() -> io::Result<()> {
     if let Some(s) = arg(&args, "--secs")? {
         plan.secs = s;
     }
+    let list = |v: String| v.split(',').map(str::to_owned).collect::<Vec<_>>();
+    plan.rows = arg::<String>(&args, "--rows")?.map(list);
+    plan.cases = arg::<String>(&args, "--cases")?.map(list);
     let json: Option<String> = arg(&args, "--json")?;
     let t0 = std::time::Instant::now();
     let mut report = Report::default();
@@ -192,10 +231,13 @@ fn field(f: &[(String, f64)], key: &str) -> io::Result<f64> {
 }
 
 fn run_echo(plan: &Plan, report: &mut Report) -> io::Result<()> {
+    if !plan.case("echo") {
+        return Ok(());
+    }
     for &conns in &plan.conns {
         let case = format!("echo {conns} conns");
         for rep in 0..plan.reps {
-            for &(row, label) in echo::ROWS {
+            for &(row, label) in echo::ROWS.iter().filter(|(r, _)| plan.row(r)) {
                 eprintln!("[{case}] rep {}/{} {label}", rep + 1, plan.reps);
                 let r = echo_once(plan, row, conns)?;
                 let trips = r.trips.max(1.0);
@@ -348,53 +390,60 @@ fn run_cases(plan: &Plan, report: &mut Report) -> io::Result<()> {
     let spawn_case = format!("spawn+join {} tasks", plan.tasks);
     let timer_case = format!("{} concurrent sleep(10 ms)", plan.tasks);
     for rep in 0..plan.case_reps {
-        for &(row, label) in tasks::ROWS {
+        for &(row, label) in tasks::ROWS.iter().filter(|(r, _)| plan.row(r)) {
             eprintln!("[spawn, timers] rep {}/{} {label}", rep + 1, plan.case_reps);
-            let f = child_case(plan, "spawn", row, plan.tasks)?;
-            let secs = field(&f, "secs")?;
             let base = baseline(row);
-            report.add(
-                &spawn_case,
-                row,
-                label,
-                base,
-                "tasks/s",
-                "1/s",
-                plan.tasks as f64 / secs,
-            );
-            report.add(
-                &spawn_case,
-                row,
-                label,
-                base,
-                "CPU per task",
-                "µs",
-                field(&f, "cpu_ns")? / plan.tasks as f64 / 1000.0,
-            );
-            let f = child_case(plan, "timers", row, plan.tasks)?;
-            report.add(
-                &timer_case,
-                row,
-                label,
-                base,
-                "total wall time",
-                "ms",
-                field(&f, "secs")? * 1000.0,
-            );
-            report.add(
-                &timer_case,
-                row,
-                label,
-                base,
-                "p99 lateness",
-                "µs",
-                field(&f, "p99_late_us")?,
-            );
+            if plan.case("spawn") {
+                let f = child_case(plan, "spawn", row, plan.tasks)?;
+                let secs = field(&f, "secs")?;
+                report.add(
+                    &spawn_case,
+                    row,
+                    label,
+                    base,
+                    "tasks/s",
+                    "1/s",
+                    plan.tasks as f64 / secs,
+                );
+                report.add(
+                    &spawn_case,
+                    row,
+                    label,
+                    base,
+                    "CPU per task",
+                    "µs",
+                    field(&f, "cpu_ns")? / plan.tasks as f64 / 1000.0,
+                );
+            }
+            if plan.case("timers") {
+                let f = child_case(plan, "timers", row, plan.tasks)?;
+                report.add(
+                    &timer_case,
+                    row,
+                    label,
+                    base,
+                    "total wall time",
+                    "ms",
+                    field(&f, "secs")? * 1000.0,
+                );
+                report.add(
+                    &timer_case,
+                    row,
+                    label,
+                    base,
+                    "p99 lateness",
+                    "µs",
+                    field(&f, "p99_late_us")?,
+                );
+            }
         }
     }
     let task_case = format!("memory: {} idle tasks", plan.idle_tasks);
     let conn_case = format!("memory: {} idle connections", plan.idle_conns);
-    for &(row, label) in tasks::MEMORY_ROWS {
+    if !plan.case("memory") {
+        return Ok(());
+    }
+    for &(row, label) in tasks::MEMORY_ROWS.iter().filter(|(r, _)| plan.row(r)) {
         eprintln!("[memory] {label}");
         let f = child_case(plan, "memory-tasks", row, plan.idle_tasks)?;
         report.add(

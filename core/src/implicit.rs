@@ -306,12 +306,24 @@ fn with_timeout<R: Runtime, T>(
 
 impl<R: Runtime> Read for TcpStream<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // The backend's direct path (Green: the syscall and may's own wait, as a may socket
+        // does), when it has one here and no timeout is set.
+        if load_timeout(&self.read_timeout).is_none()
+            && let Some(r) = net::TcpStream::__implicit_read(&self.inner, buf)
+        {
+            return r;
+        }
         with_timeout(&self.rt, &self.read_timeout, self.inner.read(buf))
     }
 }
 
 impl<R: Runtime> Write for TcpStream<R> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if load_timeout(&self.write_timeout).is_none()
+            && let Some(r) = net::TcpStream::__implicit_write(&self.inner, buf)
+        {
+            return r;
+        }
         with_timeout(&self.rt, &self.write_timeout, self.inner.write(buf))
     }
 

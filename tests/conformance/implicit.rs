@@ -112,6 +112,23 @@ fn read_timeout_then_the_stream_still_works<R: Runtime>(rt: R) {
     c.set_read_timeout(None).unwrap();
     assert_eq!(c.read_timeout().unwrap(), None);
     assert_eq!(c.peer_addr().unwrap(), addr);
+    // Without a timeout, a read that has to wait (the peer writes 50 ms later), on the
+    // same socket the timed-out read waited on.
+    let rt2 = rt.clone();
+    let writer = implicit::spawn(&rt, move || {
+        implicit::sleep(&rt2, ms(50));
+        s.write_all(b"later").unwrap();
+        s
+    });
+    let t0 = Instant::now();
+    let n = c.read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"later");
+    assert!(
+        t0.elapsed() >= ms(40),
+        "read returned after {:?}",
+        t0.elapsed()
+    );
+    drop(writer.join().unwrap());
 }
 
 #[anyrt::test]

@@ -44,6 +44,22 @@ pub trait TcpStream:
     ///
     /// After `shutdown(Shutdown::Write)` the peer reads EOF and can still write back.
     fn shutdown(&self, how: Shutdown) -> io::Result<()>;
+
+    /// A backend's direct blocking-style read, for [`crate::implicit::TcpStream`]: `None`
+    /// when the backend has none in this context, and the caller then blocks on the
+    /// `AsyncRead` future. Not part of the stable API.
+    #[doc(hidden)]
+    fn __implicit_read(&self, buf: &mut [u8]) -> Option<io::Result<usize>> {
+        let _ = buf;
+        None
+    }
+
+    /// The write counterpart of [`TcpStream::__implicit_read`]. Not part of the stable API.
+    #[doc(hidden)]
+    fn __implicit_write(&self, buf: &[u8]) -> Option<io::Result<usize>> {
+        let _ = buf;
+        None
+    }
 }
 
 /// A UDP socket; made by [`Runtime::udp_bind`](crate::Runtime::udp_bind).
