@@ -117,31 +117,41 @@ fn spawn_failed(e: io::Error) -> JoinError {
 const INLINE_FUTURE: usize = 1024;
 
 /// Spawns `fut` as a green task: one coroutine running the poll loop.
+///
+/// A small future is pinned on the coroutine's stack (one allocation less). A large one
+/// is boxed here, by the spawner, so only a pointer travels to the new coroutine: moved
+/// there by value, it would be copied through the coroutine's stack on the way to the
+/// heap, and every page it passed through would stay resident for the task's life
+/// (measured: 25 KiB against 10 KiB per idle connection with a 4 KiB read buffer).
+/// Either way the future is dropped before the handle reports: "joined" means "gone".
 pub(crate) fn spawn_task<F>(stack_bytes: usize, fut: F) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    if std::mem::size_of::<F>() <= INLINE_FUTURE {
+        spawn_loop(stack_bytes, move |st| {
+            let fut = std::pin::pin!(CatchPanic::new(fut));
+            task::run(st, fut, Some(&st.aborted))
+        })
+    } else {
+        let mut fut = Box::pin(CatchPanic::new(fut));
+        spawn_loop(stack_bytes, move |st| {
+            task::run(st, fut.as_mut(), Some(&st.aborted))
+        })
+    }
+}
+
+/// Spawns the coroutine of a green task; `body` runs its loop (`None`: aborted).
+fn spawn_loop<T, B>(stack_bytes: usize, body: B) -> JoinHandle<T>
+where
+    T: Send + 'static,
+    B: FnOnce(&Arc<JoinState<T>>) -> Option<Result<T, JoinError>> + Send + 'static,
+{
     let state = JoinState::new(false);
     let st = state.clone();
     let spawned = spawn_coroutine(stack_bytes, move || {
-        let result = catch_panic(|| {
-            // A large state machine lives on the heap, so deep futures do not need deep
-            // coroutine stacks; a small one is pinned on the stack (one allocation less).
-            // Either way the future is dropped at the end of its block, before the handle
-            // reports: "joined" means "gone".
-            let out = if std::mem::size_of::<F>() <= INLINE_FUTURE {
-                let fut = std::pin::pin!(CatchPanic::new(fut));
-                task::run(&st, fut, Some(&st.aborted))
-            } else {
-                let mut fut = Box::pin(CatchPanic::new(fut));
-                task::run(&st, fut.as_mut(), Some(&st.aborted))
-            };
-            match out {
-                Some(res) => res,
-                None => Err(JoinError::cancelled()),
-            }
-        });
+        let result = catch_panic(|| body(&st).unwrap_or_else(|| Err(JoinError::cancelled())));
         st.complete(result.and_then(|r| r));
     });
     green(state, spawned)

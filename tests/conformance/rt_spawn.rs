@@ -168,3 +168,45 @@ async fn the_name_is_the_backend<R: Runtime>(rt: R) {
     let now = rt.now();
     assert!(now <= Instant::now());
 }
+
+#[anyrt::test]
+async fn large_futures_run_and_are_gone_when_joined<R: Runtime>(rt: R) {
+    // State machines of 32 KiB (held across an await), joined and aborted: they run to
+    // the end, and by the time join returns their state has been dropped.
+    let dropped = Arc::new(AtomicBool::new(false));
+    let guard = SetOnDrop(dropped.clone());
+    let rt2 = rt.clone();
+    let h = rt.spawn(async move {
+        let _guard = guard;
+        let mut big = [0u8; 32 * 1024];
+        for (i, b) in big.iter_mut().enumerate() {
+            *b = (i % 251) as u8;
+        }
+        rt2.sleep(ms(5)).await;
+        big.iter().map(|&b| u64::from(b)).sum::<u64>()
+    });
+    let want: u64 = (0..32 * 1024u64).map(|i| i % 251).sum();
+    assert_eq!(h.await.unwrap(), want);
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "joined, but the state is still alive"
+    );
+
+    let dropped = Arc::new(AtomicBool::new(false));
+    let guard = SetOnDrop(dropped.clone());
+    let rt2 = rt.clone();
+    let h = rt.spawn(async move {
+        let _guard = guard;
+        let big = [7u8; 32 * 1024];
+        rt2.sleep(ms(60_000)).await;
+        big[100]
+    });
+    rt.sleep(ms(10)).await;
+    h.abort();
+    let err = rt.timeout(PROMPT, h).await.unwrap().unwrap_err();
+    assert!(err.is_cancelled());
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "aborted, but the state is still alive"
+    );
+}
