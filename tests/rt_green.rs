@@ -125,3 +125,40 @@ fn many_tasks_wait_on_one_socket_pair() {
     assert_eq!(&r.0, b"ping!");
     assert_eq!(&r.1, b"pong!");
 }
+
+#[test]
+fn a_threads_block_on_sleeps_while_every_worker_is_busy() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    // Tasks that never yield hold every worker. A plain thread's block_on does not need a
+    // worker to be woken from its sleep.
+    let rt = Green::new();
+    // A green task's timer first, so anyrt-green's timer machinery for tasks is running.
+    let h = rt.spawn(async move { rt.sleep(Duration::from_millis(1)).await });
+    rt.block_on(rt.timeout(PROMPT, h)).unwrap().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let hogs: Vec<_> = (0..16)
+        .map(|_| {
+            let stop = stop.clone();
+            rt.spawn(async move {
+                let t0 = Instant::now();
+                while !stop.load(Ordering::SeqCst) && t0.elapsed() < Duration::from_secs(3) {
+                    std::hint::spin_loop();
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(50));
+    let t0 = Instant::now();
+    rt.block_on(rt.sleep(Duration::from_millis(20)));
+    let took = t0.elapsed();
+    stop.store(true, Ordering::SeqCst);
+    assert!(took >= Duration::from_millis(20));
+    assert!(
+        took < Duration::from_secs(2),
+        "the sleep waited for a worker: {took:?}"
+    );
+    for h in hogs {
+        rt.block_on(rt.timeout(PROMPT, h)).unwrap().unwrap();
+    }
+}

@@ -348,7 +348,7 @@ fn wait(core: &Core, waker: &Waker) {
         // Armed before any early return below: `armed` now promises this entry. An entry
         // armed for an earlier instant is still valid (an early wake is a spurious re-poll),
         // so `timeout(5 s, read)` in a loop arms about once per 5 s.
-        crate::time::wake_at(dl, waker.clone());
+        crate::time::wake_at(dl, waker.clone(), core.in_coroutine);
     }
     let fired = first.is_some();
     for w in first.into_iter().chain(more) {

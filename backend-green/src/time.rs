@@ -187,13 +187,24 @@ impl Drop for Sleep {
     }
 }
 
-/// Wakes `waker` at `deadline` from the timer thread.
-pub(crate) fn wake_at(deadline: Instant, waker: Waker) {
-    timer_thread().add(deadline, Entry::Waker(waker));
+/// Wakes `waker`, a green poll loop's own, at `deadline` from the timer thread; through
+/// the dispatcher coroutine if the loop runs on a coroutine (`in_coroutine`).
+pub(crate) fn wake_at(deadline: Instant, waker: Waker, in_coroutine: bool) {
+    let entry = if in_coroutine {
+        Entry::Coroutine(waker)
+    } else {
+        // A plain thread's `block_on` is woken directly: it must not depend on a free
+        // worker to run the dispatcher.
+        Entry::Thread(waker)
+    };
+    timer_thread().add(deadline, entry);
 }
 
 enum Entry {
-    Waker(Waker),
+    /// A coroutine's poll loop (see [`wake_at`]): woken through the dispatcher.
+    Coroutine(Waker),
+    /// A plain thread's poll loop: woken by the timer thread.
+    Thread(Waker),
     // Emptied when its `Sleep` is dropped or completes.
     Shared(Arc<Mutex<Option<Waker>>>),
 }
@@ -265,6 +276,7 @@ impl TimerThread {
 
     fn run(&self) {
         let mut due = Vec::new();
+        let mut loops = Vec::new();
         let mut heap = lock(&self.heap);
         loop {
             let now = Instant::now();
@@ -277,7 +289,8 @@ impl TimerThread {
                 drop(heap);
                 for e in due.drain(..) {
                     match e {
-                        Entry::Waker(w) => w.wake(),
+                        Entry::Coroutine(w) => loops.push(w),
+                        Entry::Thread(w) => w.wake(),
                         Entry::Shared(slot) => {
                             let w = lock(&slot).take();
                             if let Some(w) = w {
@@ -286,6 +299,7 @@ impl TimerThread {
                         }
                     }
                 }
+                dispatcher().wake_all(&mut loops);
                 heap = lock(&self.heap);
                 continue;
             }
@@ -299,6 +313,70 @@ impl TimerThread {
                 }
                 None => self.cv.wait(heap).unwrap_or_else(|e| e.into_inner()),
             };
+        }
+    }
+}
+
+/// Wakes the poll loops whose deadlines passed, from a coroutine.
+///
+/// Waking a coroutine from a plain thread such as the timer thread goes through may's
+/// global queue with an `eventfd` write per coroutine, about a microsecond each, one
+/// after the other; at a hundred thousand due timers that made the last ones late by the
+/// sum. From a may worker the same wake is a push onto the worker's own queue. So the
+/// timer thread hands each batch of due loops to this coroutine and unparks it once.
+struct Dispatcher {
+    batch: Mutex<Vec<Waker>>,
+    /// The coroutine's blocker; unset until it runs (or if it could not be spawned), and
+    /// meanwhile the timer thread wakes loops itself.
+    blocker: OnceLock<Arc<may::sync::Blocker>>,
+}
+
+fn dispatcher() -> &'static Dispatcher {
+    static DISPATCHER: OnceLock<&'static Dispatcher> = OnceLock::new();
+    DISPATCHER.get_or_init(|| {
+        // One per process, alive until exit, like the timer thread.
+        let d: &'static Dispatcher = Box::leak(Box::new(Dispatcher {
+            batch: Mutex::new(Vec::new()),
+            blocker: OnceLock::new(),
+        }));
+        // Only loops on green coroutines use it, so may is configured and running by now.
+        // Without the coroutine, the timer thread goes on waking loops itself.
+        let _ = crate::spawn::spawn_coroutine(DISPATCHER_STACK, move || d.run());
+        d
+    })
+}
+
+/// The dispatcher only moves wakers and calls `wake`.
+const DISPATCHER_STACK: usize = 32 * 1024;
+
+impl Dispatcher {
+    /// Wakes every loop in `loops` (emptying it): through the coroutine once it runs.
+    fn wake_all(&self, loops: &mut Vec<Waker>) {
+        if loops.is_empty() {
+            return;
+        }
+        match self.blocker.get() {
+            Some(b) => {
+                lock(&self.batch).append(loops);
+                b.unpark();
+            }
+            None => loops.drain(..).for_each(Waker::wake),
+        }
+    }
+
+    fn run(&self) {
+        let blocker = Arc::new(may::sync::Blocker::new(false));
+        let _ = self.blocker.set(blocker.clone());
+        let mut mine = Vec::new();
+        loop {
+            std::mem::swap(&mut *lock(&self.batch), &mut mine);
+            if mine.is_empty() {
+                // Unparked after every hand-over: a wake-up is never lost, and a stale
+                // one only makes this loop look once more.
+                let _ = blocker.park(None);
+                continue;
+            }
+            mine.drain(..).for_each(Waker::wake);
         }
     }
 }
