@@ -31,9 +31,9 @@
 //! # Stacks
 //!
 //! Every task runs on a coroutine stack of [`DEFAULT_STACK_SIZE`] (64 KiB) unless
-//! [`Builder::stack_size`] says otherwise. Async state machines over 1 KiB live on the heap
-//! (smaller ones on the stack), so the stack holds little more than what one poll (or one
-//! blocking-style call chain) needs.
+//! [`Builder::stack_size`] says otherwise. Async state machines over 1 KiB live on the heap,
+//! boxed by the spawner (smaller ones are pinned on the stack), so the stack holds little
+//! more than what one poll (or one blocking-style call chain) needs.
 //!
 //! A task that needs more hits the guard page below its stack: nothing is corrupted, and
 //! may prints `coroutine in thread '…' has overflowed its stack` and abandons that
@@ -44,6 +44,21 @@
 //! Each stack is a memory mapping plus a guard page. Linux's default `vm.max_map_count`
 //! (65 530) caps a process at about 32 000 green threads; raise it
 //! (`sysctl -w vm.max_map_count=262144`) to run more.
+//!
+//! # How a task waits
+//!
+//! * A pending task waits on its (first) socket directly with may's `wait_io`, like a raw
+//!   may socket call; any other socket it waits for is watched by that socket's helper
+//!   coroutine, and a task waiting on no socket parks.
+//! * Timers belong to the task; while it waits, one entry on anyrt-green's timer thread
+//!   wakes it for its earliest deadline. Due entries of coroutines are handed, a batch at
+//!   a time, to a dispatcher coroutine, whose wake-ups are cheap pushes onto a worker's
+//!   own run queue.
+//! * Blocking-style reads and writes (`anyrt::implicit::TcpStream` without a timeout) skip
+//!   the poll loop: the syscall, and on `WouldBlock` may's `wait_io`, as may's own sockets
+//!   do.
+//!
+//! A task that completes without waiting allocates nothing but its join state.
 //!
 //! # Runtime lifetime
 //!

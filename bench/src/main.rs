@@ -56,6 +56,20 @@ impl Plan {
             .as_ref()
             .is_none_or(|c| c.iter().any(|x| x == case))
     }
+
+    /// The selected rows, in order on even repetitions and reversed on odd ones: each
+    /// raw/anyrt pair still runs back to back, and neither side always goes first.
+    fn rows_for_rep(
+        &self,
+        rows: &'static [(&'static str, &'static str)],
+        rep: usize,
+    ) -> Vec<&'static (&'static str, &'static str)> {
+        let mut v: Vec<_> = rows.iter().filter(|(r, _)| self.row(r)).collect();
+        if rep % 2 == 1 {
+            v.reverse();
+        }
+        v
+    }
 }
 
 fn main() {
@@ -187,7 +201,8 @@ fn run() -> io::Result<()> {
     report.print(&mut io::stdout().lock())?;
     println!(
         "\n{} workers per runtime; {} repetitions per echo row, {} per spawn and timer row, \
-         interleaved (raw, anyrt, raw, anyrt, ...); medians, [min, max]; \
+         interleaved (raw, anyrt, raw, anyrt, ..., reversed on every other repetition); \
+         medians, [min, max]; \
          ratio = median over repetitions of anyrt / raw (each pair ran back to back). Total {:.0} s.",
         plan.workers,
         plan.reps,
@@ -237,7 +252,7 @@ fn run_echo(plan: &Plan, report: &mut Report) -> io::Result<()> {
     for &conns in &plan.conns {
         let case = format!("echo {conns} conns");
         for rep in 0..plan.reps {
-            for &(row, label) in echo::ROWS.iter().filter(|(r, _)| plan.row(r)) {
+            for &(row, label) in plan.rows_for_rep(echo::ROWS, rep) {
                 eprintln!("[{case}] rep {}/{} {label}", rep + 1, plan.reps);
                 let r = echo_once(plan, row, conns)?;
                 let trips = r.trips.max(1.0);
@@ -390,10 +405,11 @@ fn run_cases(plan: &Plan, report: &mut Report) -> io::Result<()> {
     let spawn_case = format!("spawn+join {} tasks", plan.tasks);
     let timer_case = format!("{} concurrent sleep(10 ms)", plan.tasks);
     for rep in 0..plan.case_reps {
-        for &(row, label) in tasks::ROWS.iter().filter(|(r, _)| plan.row(r)) {
-            eprintln!("[spawn, timers] rep {}/{} {label}", rep + 1, plan.case_reps);
-            let base = baseline(row);
-            if plan.case("spawn") {
+        // One case at a time over all rows, so each row follows a run of the same case.
+        if plan.case("spawn") {
+            for &(row, label) in plan.rows_for_rep(tasks::ROWS, rep) {
+                eprintln!("[spawn] rep {}/{} {label}", rep + 1, plan.case_reps);
+                let base = baseline(row);
                 let f = child_case(plan, "spawn", row, plan.tasks)?;
                 let secs = field(&f, "secs")?;
                 report.add(
@@ -415,7 +431,11 @@ fn run_cases(plan: &Plan, report: &mut Report) -> io::Result<()> {
                     field(&f, "cpu_ns")? / plan.tasks as f64 / 1000.0,
                 );
             }
-            if plan.case("timers") {
+        }
+        if plan.case("timers") {
+            for &(row, label) in plan.rows_for_rep(tasks::ROWS, rep) {
+                eprintln!("[timers] rep {}/{} {label}", rep + 1, plan.case_reps);
+                let base = baseline(row);
                 let f = child_case(plan, "timers", row, plan.tasks)?;
                 report.add(
                     &timer_case,
