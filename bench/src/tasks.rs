@@ -43,13 +43,26 @@ fn tokio_rt(workers: usize) -> io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// Spawns `count` empty tasks, then joins them all; prints `secs S cpu_ns C`.
+/// Timed rounds of the spawn case in one process; the median is reported. One round's
+/// time swings by 2-3x with how often the workers fall idle and are woken again.
+const SPAWN_ROUNDS: usize = 5;
+
+/// Spawns `count` empty tasks, then joins them all, [`SPAWN_ROUNDS`] times after a
+/// warm-up; prints the medians as `secs S cpu_ns C`.
 pub(crate) fn spawn(row: &str, workers: usize, count: usize) -> io::Result<()> {
     let timed = |f: &mut dyn FnMut()| {
         f(); // warm-up: workers started, pools filled
-        let (t0, c0) = (Instant::now(), procfs::cpu_time());
-        f();
-        (t0.elapsed(), procfs::cpu_time() - c0)
+        let mut walls = Vec::with_capacity(SPAWN_ROUNDS);
+        let mut cpus = Vec::with_capacity(SPAWN_ROUNDS);
+        for _ in 0..SPAWN_ROUNDS {
+            let (t0, c0) = (Instant::now(), procfs::cpu_time());
+            f();
+            walls.push(t0.elapsed());
+            cpus.push(procfs::cpu_time() - c0);
+        }
+        walls.sort_unstable();
+        cpus.sort_unstable();
+        (walls[SPAWN_ROUNDS / 2], cpus[SPAWN_ROUNDS / 2])
     };
     let (wall, cpu) = match row {
         "raw-tokio" => {
