@@ -224,3 +224,37 @@ async fn blocking_calls_inside_async_tasks<R: Runtime>(rt: R) {
         assert!(msg.contains("implicit::spawn"), "{msg}");
     }
 }
+
+#[anyrt::test]
+fn a_stream_moves_from_a_plain_thread_to_an_implicit_thread<R: Runtime>(rt: R) {
+    let listener = TcpListener::bind(&rt, "127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Connected, and read until a timeout, on a plain OS thread (on Green, a socket that
+    // a plain thread waits on is watched by a helper coroutine, which stays on it) ...
+    let rt2 = rt.clone();
+    let c = std::thread::spawn(move || {
+        let mut c = TcpStream::connect(&rt2, addr).unwrap();
+        c.set_read_timeout(Some(ms(50))).unwrap();
+        let mut buf = [0u8; 8];
+        assert_eq!(c.read(&mut buf).unwrap_err().kind(), ErrorKind::TimedOut);
+        c.set_read_timeout(None).unwrap();
+        c
+    })
+    .join()
+    .unwrap();
+    let (mut s, _) = listener.accept().unwrap();
+    // ... then read on an implicit thread, where the peer's bytes arrive 50 ms later.
+    let reader = implicit::spawn(&rt, move || {
+        let mut c = c;
+        let mut buf = [0u8; 8];
+        let n = c.read(&mut buf).unwrap();
+        c.write_all(b"back").unwrap();
+        buf[..n].to_vec()
+    });
+    implicit::sleep(&rt, ms(50));
+    s.write_all(b"moved").unwrap();
+    assert_eq!(reader.join().unwrap(), b"moved");
+    let mut back = [0u8; 4];
+    s.read_exact(&mut back).unwrap();
+    assert_eq!(&back, b"back");
+}
