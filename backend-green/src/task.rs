@@ -109,8 +109,9 @@ impl Wake for Core {
     }
 }
 
-/// Two owners are the same loop.
-pub(crate) fn same(a: &Arc<dyn Owner>, b: &Arc<dyn Owner>) -> bool {
+/// Two handles on the same loop (compared by address: the vtable half of an
+/// `Arc<dyn Owner>` plays no part).
+pub(crate) fn same<A: ?Sized, B: ?Sized>(a: &Arc<A>, b: &Arc<B>) -> bool {
     std::ptr::eq(Arc::as_ptr(a).cast::<()>(), Arc::as_ptr(b).cast::<()>())
 }
 
@@ -288,9 +289,7 @@ where
         CURRENT.with(|c| c.set(mine.take()));
         let polled = fut.as_mut().poll(&mut cx);
         mine = CURRENT.with(|c| c.take());
-        if !mine.as_ref().is_some_and(|m| {
-            std::ptr::eq(Arc::as_ptr(m).cast::<()>(), Arc::as_ptr(owner).cast::<()>())
-        }) {
+        if !mine.as_ref().is_some_and(|m| same(m, owner)) {
             // Only if a future blocked inside poll and came back on another thread.
             let me: Arc<dyn Owner> = owner.clone();
             mine = Some(me);
