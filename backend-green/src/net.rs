@@ -49,8 +49,9 @@ pub(crate) trait IoWait: Send + Sync {
 
 /// A socket registered with may, plus the wakers waiting for it.
 pub(crate) struct Source<T: AsRawFd> {
-    // `None` only inside `drop` (see there).
-    io: Option<CoIo<T>>,
+    // Boxed: may keeps pointers into it past our last use (see `drop`). `None` only
+    // inside `drop`.
+    io: Option<Box<CoIo<T>>>,
     /// `true` while one party (a task's loop or the helper) is elected to wait on `io`.
     waiting: AtomicBool,
     wakers: Mutex<Vec<Waker>>,
@@ -65,7 +66,7 @@ impl<T: AsRawFd + Send + Sync + 'static> Source<T> {
     fn new(io: T) -> io::Result<Arc<Self>> {
         let io = CoIo::new(io).map_err(io::Error::from)?;
         Ok(Arc::new(Source {
-            io: Some(io),
+            io: Some(Box::new(io)),
             waiting: AtomicBool::new(false),
             wakers: Mutex::new(Vec::with_capacity(2)),
             helper: Mutex::new(Helper::default()),
@@ -75,7 +76,7 @@ impl<T: AsRawFd + Send + Sync + 'static> Source<T> {
     }
 
     fn io(&self) -> &CoIo<T> {
-        match &self.io {
+        match self.io.as_deref() {
             Some(io) => io,
             // Taken only in `drop`, after which nothing can call this.
             None => unreachable!("socket used after drop"),
@@ -257,20 +258,115 @@ impl<T: AsRawFd + Send + Sync + 'static> IoWait for Source<T> {
 
 impl<T: AsRawFd> Drop for Source<T> {
     fn drop(&mut self) {
+        let Some(boxed) = self.io.take() else {
+            return;
+        };
+        // may's `wait_io` hands the scheduler a reference to the `IoData` inside our
+        // `CoIo`, and the scheduler reads through it *after* it has published the waiting
+        // coroutine: another worker can resume that coroutine, which can drop the socket,
+        // before the first worker is done (a crash seen in the churn test: the reference
+        // read a zeroed `IoData`). So the registration and the descriptor go now, and the
+        // memory that may may still read stays as it was for a grace period: the `CoIo`
+        // is moved out of its box without touching the box, and the box, and may's event
+        // data, are released later by the graveyard.
+        let event = boxed.waker();
+        let raw = Box::into_raw(boxed);
+        // SAFETY: `raw` comes from `Box::into_raw` and holds an initialised `CoIo<T>`; the
+        // value is read out exactly once here and never dropped in place: the graveyard
+        // frees the allocation as `MaybeUninit<CoIo<T>>`, which drops nothing.
+        let io = unsafe { std::ptr::read(raw) };
         // Deregister from may's epoll *before* the descriptor closes: `CoIo` itself closes
         // first, and a descriptor number reused by a new socket in between would lose its
         // registration to our late `EPOLL_CTL_DEL`. `into_inner` drops the registration
         // and hands back the still-open socket, which closes here, after it.
-        if let Some(io) = self.io.take() {
-            drop(io.into_inner());
+        drop(io.into_inner());
+        graveyard::bury(graveyard::Grave::new(raw, event));
+    }
+}
+
+/// Where the memory of closed sockets waits out its grace period (see `Source::drop`).
+mod graveyard {
+    use std::collections::VecDeque;
+    use std::mem::MaybeUninit;
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    use may::io::{CoIo, WaitIoWaker};
+
+    use crate::task::lock;
+
+    /// Longer than any stall of a worker between may publishing a waiting coroutine and
+    /// finishing with its `IoData` (a preempted thread waits a scheduler slice or a few).
+    const GRACE: Duration = Duration::from_secs(1);
+
+    /// A closed socket's `CoIo` allocation (its value moved out) and may's event data.
+    pub(super) struct Grave {
+        at: Instant,
+        ptr: *mut u8,
+        free: unsafe fn(*mut u8),
+        _event: WaitIoWaker,
+    }
+
+    // SAFETY: `ptr` is an allocation nobody owns any more (its value was moved out); it
+    // is only passed to `free`, once, from whichever thread drops the `Grave`.
+    unsafe impl Send for Grave {}
+
+    /// Frees the allocation of a `CoIo<T>` whose value was moved out.
+    ///
+    /// # Safety
+    ///
+    /// `p` comes from `Box::<CoIo<T>>::into_raw`, its value was moved out, and it is
+    /// freed only once.
+    unsafe fn free_moved<T: std::os::fd::AsRawFd>(p: *mut u8) {
+        // SAFETY: per the contract; `MaybeUninit<CoIo<T>>` has `CoIo<T>`'s layout and
+        // drops nothing.
+        drop(unsafe { Box::from_raw(p.cast::<MaybeUninit<CoIo<T>>>()) });
+    }
+
+    impl Grave {
+        /// `raw` must come from `Box::<CoIo<T>>::into_raw` with its value moved out.
+        pub(super) fn new<T: std::os::fd::AsRawFd>(raw: *mut CoIo<T>, event: WaitIoWaker) -> Grave {
+            Grave {
+                at: Instant::now(),
+                ptr: raw.cast::<u8>(),
+                free: free_moved::<T>,
+                _event: event,
+            }
         }
+    }
+
+    impl Drop for Grave {
+        fn drop(&mut self) {
+            // SAFETY: `ptr` and `free` were paired by `Grave::new` (whose caller moved the
+            // value out), and a `Grave` is dropped once.
+            unsafe { (self.free)(self.ptr) }
+        }
+    }
+
+    static GRAVES: Mutex<VecDeque<Grave>> = Mutex::new(VecDeque::new());
+
+    /// Keeps `grave` for the grace period; frees those whose period is over.
+    pub(super) fn bury(grave: Grave) {
+        let mut expired = Vec::new();
+        {
+            let mut graves = lock(&GRAVES);
+            let now = grave.at;
+            while graves
+                .front()
+                .is_some_and(|g| now.duration_since(g.at) >= GRACE)
+            {
+                expired.extend(graves.pop_front());
+            }
+            graves.push_back(grave);
+        }
+        drop(expired);
     }
 }
 
 impl<T: AsRawFd> std::fmt::Debug for Source<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Source")
-            .field("fd", &self.io.as_ref().map(|io| io.as_raw_fd()))
+            .field("fd", &self.io.as_deref().map(|io| io.as_raw_fd()))
             .finish_non_exhaustive()
     }
 }
