@@ -60,6 +60,10 @@
 //!
 //! A task that completes without waiting allocates nothing but its join state.
 //!
+//! Dropping a socket deregisters and closes it at once. The memory of its may
+//! registration is freed a second later: may's scheduler can still read it for a moment
+//! after the socket's last waiter has been resumed on another worker.
+//!
 //! # Runtime lifetime
 //!
 //! may's scheduler is process-wide: [`Green::new`] configures it once and joins it
