@@ -8,17 +8,6 @@ use anyrt::Runtime;
 
 use crate::{alloc, procfs};
 
-/// The echo rows, in the order they run (raw and anyrt alternate).
-pub(crate) const ROWS: &[(&str, &str)] = &[
-    ("raw-tokio", "raw tokio"),
-    ("tokio", "anyrt Tokio"),
-    ("raw-smol", "raw smol"),
-    ("smol", "anyrt Smol"),
-    ("raw-may", "raw may"),
-    ("green", "anyrt Green (async)"),
-    ("green-implicit", "anyrt Green (implicit)"),
-];
-
 const MSG: usize = 64;
 
 /// Runs the server of `row` in this process; talks to the orchestrator over stdio: prints

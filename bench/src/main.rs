@@ -23,6 +23,28 @@ use std::process::{Command, Stdio};
 
 use report::Report;
 
+/// Every row, as `(name, label)`, in the order they run: each raw row right before the
+/// anyrt rows measured against it (see [`baseline`]). A case runs the rows it has.
+const ROWS: &[(&str, &str)] = &[
+    ("raw-tokio", "raw tokio"),
+    ("tokio", "anyrt Tokio"),
+    ("raw-smol", "raw smol"),
+    ("smol", "anyrt Smol"),
+    ("raw-may", "raw may"),
+    ("green", "anyrt Green (async)"),
+    ("green-implicit", "anyrt Green (implicit)"),
+];
+
+/// The spawn and timer cases have no implicit-style variant.
+fn async_rows(row: &str) -> bool {
+    row != "green-implicit"
+}
+
+/// The memory cases measure anyrt only.
+fn anyrt_rows(row: &str) -> bool {
+    baseline(row).is_some()
+}
+
 #[global_allocator]
 static GLOBAL: alloc::Counting = alloc::Counting;
 
@@ -57,14 +79,18 @@ impl Plan {
             .is_none_or(|c| c.iter().any(|x| x == case))
     }
 
-    /// The selected rows, in order on even repetitions and reversed on odd ones: each
-    /// raw/anyrt pair still runs back to back, and neither side always goes first.
+    /// The selected rows that `case_has`, in order on even repetitions and reversed on
+    /// odd ones: each raw/anyrt pair still runs back to back, and neither side always goes
+    /// first.
     fn rows_for_rep(
         &self,
-        rows: &'static [(&'static str, &'static str)],
+        case_has: fn(&str) -> bool,
         rep: usize,
     ) -> Vec<&'static (&'static str, &'static str)> {
-        let mut v: Vec<_> = rows.iter().filter(|(r, _)| self.row(r)).collect();
+        let mut v: Vec<_> = ROWS
+            .iter()
+            .filter(|(r, _)| case_has(r) && self.row(r))
+            .collect();
         if rep % 2 == 1 {
             v.reverse();
         }
@@ -252,7 +278,7 @@ fn run_echo(plan: &Plan, report: &mut Report) -> io::Result<()> {
     for &conns in &plan.conns {
         let case = format!("echo {conns} conns");
         for rep in 0..plan.reps {
-            for &(row, label) in plan.rows_for_rep(echo::ROWS, rep) {
+            for &(row, label) in plan.rows_for_rep(|_| true, rep) {
                 eprintln!("[{case}] rep {}/{} {label}", rep + 1, plan.reps);
                 let r = echo_once(plan, row, conns)?;
                 let trips = r.trips.max(1.0);
@@ -407,7 +433,7 @@ fn run_cases(plan: &Plan, report: &mut Report) -> io::Result<()> {
     for rep in 0..plan.case_reps {
         // One case at a time over all rows, so each row follows a run of the same case.
         if plan.case("spawn") {
-            for &(row, label) in plan.rows_for_rep(tasks::ROWS, rep) {
+            for &(row, label) in plan.rows_for_rep(async_rows, rep) {
                 eprintln!("[spawn] rep {}/{} {label}", rep + 1, plan.case_reps);
                 let base = baseline(row);
                 let f = child_case(plan, "spawn", row, plan.tasks)?;
@@ -433,7 +459,7 @@ fn run_cases(plan: &Plan, report: &mut Report) -> io::Result<()> {
             }
         }
         if plan.case("timers") {
-            for &(row, label) in plan.rows_for_rep(tasks::ROWS, rep) {
+            for &(row, label) in plan.rows_for_rep(async_rows, rep) {
                 eprintln!("[timers] rep {}/{} {label}", rep + 1, plan.case_reps);
                 let base = baseline(row);
                 let f = child_case(plan, "timers", row, plan.tasks)?;
@@ -463,7 +489,7 @@ fn run_cases(plan: &Plan, report: &mut Report) -> io::Result<()> {
     if !plan.case("memory") {
         return Ok(());
     }
-    for &(row, label) in tasks::MEMORY_ROWS.iter().filter(|(r, _)| plan.row(r)) {
+    for &(row, label) in plan.rows_for_rep(anyrt_rows, 0) {
         eprintln!("[memory] {label}");
         let f = child_case(plan, "memory-tasks", row, plan.idle_tasks)?;
         report.add(

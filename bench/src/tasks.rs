@@ -9,24 +9,6 @@ use anyrt::Runtime;
 use crate::echo::green;
 use crate::procfs;
 
-/// Rows of the spawn and timer cases.
-pub(crate) const ROWS: &[(&str, &str)] = &[
-    ("raw-tokio", "raw tokio"),
-    ("tokio", "anyrt Tokio"),
-    ("raw-smol", "raw smol"),
-    ("smol", "anyrt Smol"),
-    ("raw-may", "raw may"),
-    ("green", "anyrt Green"),
-];
-
-/// Rows of the memory cases: anyrt on each backend.
-pub(crate) const MEMORY_ROWS: &[(&str, &str)] = &[
-    ("tokio", "anyrt Tokio"),
-    ("smol", "anyrt Smol"),
-    ("green", "anyrt Green (async)"),
-    ("green-implicit", "anyrt Green (implicit)"),
-];
-
 fn smol_executor(workers: usize) -> &'static async_executor::Executor<'static> {
     let ex: &'static async_executor::Executor<'static> =
         Box::leak(Box::new(async_executor::Executor::new()));
