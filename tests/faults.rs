@@ -3,12 +3,20 @@
 use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyrt::io::{AsyncReadExt, AsyncWriteExt};
 use anyrt::net::{TcpListener, TcpStream, UdpSocket};
 use anyrt::{JoinHandle, Runtime, RuntimeExt};
+
+#[path = "support/echo_server.rs"]
+mod echo_server;
+#[path = "support/set_on_drop.rs"]
+mod set_on_drop;
+
+use echo_server::echo_server;
+use set_on_drop::SetOnDrop;
 
 const PROMPT: Duration = Duration::from_secs(10);
 
@@ -17,28 +25,6 @@ fn ms(n: u64) -> Duration {
 }
 
 /// An echo server task; returns its address and the number of connections served so far.
-async fn echo_server<R: Runtime>(rt: &R) -> (SocketAddr, Arc<AtomicUsize>) {
-    let l = rt.tcp_listen("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    let served = Arc::new(AtomicUsize::new(0));
-    let (rt2, served2) = (rt.clone(), served.clone());
-    drop(rt.spawn(async move {
-        while let Ok((mut s, _)) = l.accept().await {
-            let served = served2.clone();
-            drop(rt2.spawn(async move {
-                let mut buf = [0u8; 1024];
-                while let Ok(n @ 1..) = s.read(&mut buf).await {
-                    if s.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-                served.fetch_add(1, Ordering::SeqCst);
-            }));
-        }
-    }));
-    (addr, served)
-}
-
 async fn echo_once<R: Runtime>(rt: &R, addr: SocketAddr) {
     let mut c = rt.tcp_connect(addr).await.unwrap();
     c.write_all(b"still serving").await.unwrap();
@@ -136,7 +122,8 @@ async fn panic_storm<R: Runtime>(rt: R) {
         }
     }
     assert_eq!((ok, panicked), (5_000, 5_000));
-    let (addr, _) = echo_server(&rt).await;
+    let (addr, _, server) = echo_server(&rt).await;
+    drop(server);
     echo_once(&rt, addr).await;
 }
 
@@ -176,14 +163,6 @@ async fn assert_aborted<R: Runtime, T: Send + 'static>(
         dropped.load(Ordering::SeqCst),
         "the future was not dropped by the time join returned"
     );
-}
-
-struct SetOnDrop(Arc<AtomicBool>);
-
-impl Drop for SetOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
 }
 
 #[anyrt::test]

@@ -4,14 +4,16 @@
 //! Descriptors are counted for the whole process, so the backends run one after another
 //! in a single test, alone in this binary.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyrt::io::{AsyncReadExt, AsyncWriteExt};
-use anyrt::net::TcpListener;
 use anyrt::{JoinHandle, Runtime, RuntimeExt};
+
+#[path = "support/echo_server.rs"]
+mod echo_server;
+
+use echo_server::echo_server;
 
 const CYCLES: usize = 20_000;
 const PROMPT: Duration = Duration::from_secs(20);
@@ -21,24 +23,7 @@ fn open_fds() -> usize {
 }
 
 async fn churn<R: Runtime>(rt: R) {
-    let l = rt.tcp_listen("127.0.0.1:0").await.unwrap();
-    let addr: SocketAddr = l.local_addr().unwrap();
-    let served = Arc::new(AtomicUsize::new(0));
-    let (rt2, served2) = (rt.clone(), served.clone());
-    let server = rt.spawn(async move {
-        while let Ok((mut s, _)) = l.accept().await {
-            let served = served2.clone();
-            drop(rt2.spawn(async move {
-                let mut buf = [0u8; 64];
-                while let Ok(n @ 1..) = s.read(&mut buf).await {
-                    if s.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-                served.fetch_add(1, Ordering::SeqCst);
-            }));
-        }
-    });
+    let (addr, served, server) = echo_server(&rt).await;
     let wait_served = async |n: usize| {
         let deadline = Instant::now() + PROMPT;
         while served.load(Ordering::SeqCst) < n && Instant::now() < deadline {

@@ -8,6 +8,9 @@ mod rt_spawn;
 mod sync_channels;
 mod time_sleep;
 
+#[path = "../support/set_on_drop.rs"]
+mod set_on_drop;
+
 use std::time::Duration;
 
 /// A generous bound for "this should be quick" on a loaded 2-core CI machine.

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyrt::{JoinHandle, Runtime, RuntimeExt};
 
+use crate::set_on_drop::SetOnDrop;
 use crate::{PROMPT, ms};
 
 #[anyrt::test]
@@ -40,14 +41,6 @@ async fn dropping_the_handle_detaches<R: Runtime>(rt: R) {
         rt.timeout(PROMPT, rx.recv()).await.unwrap().unwrap(),
         "ran on"
     );
-}
-
-struct SetOnDrop(Arc<AtomicBool>);
-
-impl Drop for SetOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
 }
 
 #[anyrt::test]
