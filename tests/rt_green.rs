@@ -13,15 +13,27 @@ const PROMPT: Duration = Duration::from_secs(10);
 #[test]
 fn a_second_builder_with_other_settings_is_an_error() {
     let rt = Green::new();
-    let other = rt.stack_size() * 2;
-    let err = Green::builder().stack_size(other).build().unwrap_err();
+    // The worker count is process-wide: another one is an error.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let err = Green::builder().workers(workers + 1).build().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(err.to_string().contains("process-wide"), "{err}");
     // The same settings, or none, join the running scheduler.
-    assert!(Green::builder().stack_size(rt.stack_size()).build().is_ok());
+    assert!(Green::builder().workers(workers).build().is_ok());
     assert!(Green::builder().build().is_ok());
     let err = Green::builder().workers(0).build().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    // The stack size is the handle's own: its tasks run on stacks of that size.
+    let other = rt.stack_size() * 4;
+    let big = Green::builder().stack_size(other).build().unwrap();
+    assert_eq!(big.stack_size(), other);
+    assert_eq!(Green::new().stack_size(), rt.stack_size());
+    let h = big.spawn(async {
+        // 1.5 MiB on the stack (twice, in a debug build): more than the default holds.
+        let buf = std::hint::black_box([3u8; 1536 * 1024]);
+        buf.iter().map(|&b| u64::from(b)).sum::<u64>()
+    });
+    assert_eq!(big.block_on(h).unwrap(), 3 * 1536 * 1024);
 }
 
 #[test]

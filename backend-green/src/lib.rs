@@ -70,9 +70,12 @@
 //! afterwards, and it has no shutdown. Green tasks never keep the process alive: when
 //! `main` returns the process exits, pending green tasks with it.
 
+mod monitor;
 mod net;
+mod overflow;
 mod runtime;
 mod spawn;
+mod start;
 mod task;
 mod time;
 

@@ -124,9 +124,12 @@ impl<T: AsRawFd + Send + Sync + 'static> Source<T> {
                     if self.waiting.swap(true, Ordering::SeqCst) {
                         return None;
                     }
-                    self.io().wait_io();
+                    let aborted = crate::task::wait_direct(self);
                     // Steps down and passes the news on to anyone who registered meanwhile.
                     self.release();
+                    if aborted {
+                        crate::task::unwind_aborted();
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Some(Err(e)),
@@ -229,14 +232,41 @@ impl<T: AsRawFd + Send + Sync + 'static> Source<T> {
     }
 
     /// Called when the socket's owner drops it: a waiter still parked on it is kicked so
-    /// it lets go, and the helper exits (the socket closes once the last reference goes).
-    fn kick(&self) {
+    /// it lets go, the helper exits, and the socket closes now.
+    ///
+    /// Others may still hold the `Source` for a moment (a task's loop that waited on it,
+    /// the helper coroutine), and may's registration must outlive them; the socket itself
+    /// must not. So unless this is the last reference (then dropping it closes everything
+    /// in order), the descriptor number is pointed at a placeholder with `dup2`: that closes
+    /// the socket at once (the port is free, the peer reads EOF, the kernel drops it from
+    /// may's epoll), while the number stays taken, so no new socket can get it before may's
+    /// late deregistration and close.
+    fn close(self: &Arc<Self>) {
         self.closed.store(true, Ordering::SeqCst);
         if self.waiting.load(Ordering::SeqCst) {
             self.io().waker().wakeup();
         }
         if let Some(b) = &lock(&self.helper).blocker {
             b.unpark();
+        }
+        if Arc::strong_count(self) > 1 {
+            self.close_fd_now();
+        }
+    }
+
+    fn close_fd_now(&self) {
+        let fd = self.io().as_raw_fd();
+        let placeholder = crate::start::placeholder_fd();
+        // SAFETY: `fd` is this socket's own open descriptor (owned by `io`, which closes it
+        // later: by then it names the placeholder's duplicate); no other thread uses it any
+        // more (its owner is being dropped, and waiters only park). `dup2` atomically
+        // replaces what the number refers to; `shutdown` only ends the connection.
+        unsafe {
+            if placeholder.is_some_and(|p| libc::dup2(p, fd) >= 0) {
+                return;
+            }
+            // No placeholder: at least the peer sees the end of the stream now.
+            libc::shutdown(fd, libc::SHUT_RDWR);
         }
     }
 }
@@ -387,7 +417,7 @@ impl TcpListener {
 
 impl Drop for TcpListener {
     fn drop(&mut self) {
-        self.src.kick();
+        self.src.close();
     }
 }
 
@@ -453,7 +483,7 @@ impl TcpStream {
 
 impl Drop for TcpStream {
     fn drop(&mut self) {
-        self.src.kick();
+        self.src.close();
     }
 }
 
@@ -540,7 +570,7 @@ impl UdpSocket {
 
 impl Drop for UdpSocket {
     fn drop(&mut self) {
-        self.src.kick();
+        self.src.close();
     }
 }
 

@@ -15,30 +15,61 @@ use crate::task::{self, Core, Owner, lock};
 
 /// Spawns `f` as a detached may coroutine with a stack of `stack_bytes`. The only place
 /// anyrt-green calls may's unsafe spawn.
+///
+/// # Errors
+///
+/// The error that stopped may's scheduler from starting, or `OutOfMemory` (naming
+/// `vm.max_map_count`) when the kernel refuses the coroutine's stack.
 pub(crate) fn spawn_coroutine<F>(stack_bytes: usize, f: F) -> io::Result<()>
+where
+    F: FnOnce() + Send + 'static,
+{
+    crate::start::ensure_started()?;
+    spawn_started(stack_bytes, f)
+}
+
+/// [`spawn_coroutine`] once may's scheduler runs (or while [`crate::start`] starts it).
+pub(crate) fn spawn_started<F>(stack_bytes: usize, f: F) -> io::Result<()>
 where
     F: FnOnce() + Send + 'static,
 {
     let words = stack_bytes / std::mem::size_of::<usize>();
     let builder = may::coroutine::Builder::new().stack_size(words);
-    // SAFETY: may marks spawning unsafe for two reasons, each addressed here.
-    // 1. Thread-locals: a coroutine can move to another worker thread whenever it suspends,
-    //    so a reference to a thread-local held across a suspension point would name another
-    //    thread's value. anyrt-green's own code reads its one thread-local (`CURRENT` in
-    //    task.rs) only between suspension points, by value, and resets it before every
-    //    wait; user code gets the rule stated in the crate docs (no thread-local borrow
-    //    across an `.await` or a blocking-style call). `f` is `Send + 'static`, so nothing
-    //    `!Send` crosses into the coroutine from the spawner.
-    // 2. Stack size: `stack_bytes` is the configured size (64 KiB by default, checked by
-    //    the conformance and fault suites; futures over 1 KiB are boxed on the heap). A
-    //    frame beyond it hits the guard page below every may stack, and the `generator`
-    //    crate's SIGSEGV handler catches the overflow: may abandons that coroutine (see
-    //    the crate docs), and nothing is ever written past the stack.
-    let handle = unsafe { builder.spawn(f) }?;
-    // Detached at once (results travel through `JoinState`). Measured: holding it until
-    // our handle drops made spawn+join slower.
-    drop(handle);
-    Ok(())
+    let body = move || {
+        crate::start::on_worker();
+        f();
+    };
+    // may panics ("failed to alloc sys stack") when the kernel refuses a stack mapping;
+    // nothing is registered with the scheduler by then, so the panic is caught here and
+    // turned into an error that names the limit (and kept out of the panic hook's output).
+    let spawned = crate::start::quietly(|| {
+        // SAFETY: may marks spawning unsafe for two reasons, each addressed here.
+        // 1. Thread-locals: a coroutine can move to another worker thread whenever it
+        //    suspends, so a reference to a thread-local held across a suspension point would
+        //    name another thread's value. anyrt-green's own code reads its thread-locals
+        //    (`CURRENT` in task.rs, the "polling" flag of anyrt-core) only between suspension
+        //    points, by value, and resets them before every wait; user code gets the rule
+        //    stated in the crate docs (no thread-local borrow across an `.await` or a
+        //    blocking-style call). `f` is `Send + 'static`, so nothing `!Send` crosses into
+        //    the coroutine from the spawner.
+        // 2. Stack size: `stack_bytes` is the configured size (1 MiB by default, checked by
+        //    the conformance suite's deep-recursion and large-buffer cases in debug builds;
+        //    futures over 1 KiB are boxed on the heap). A frame beyond it hits the guard page
+        //    below every may stack; anyrt-green's fault handler (overflow.rs) then reports
+        //    the overflow and aborts the process, so nothing is ever written past the stack
+        //    and no join handle waits for a task that cannot finish.
+        unsafe { builder.spawn(body) }
+    });
+    match spawned {
+        // Detached at once (results travel through `JoinState`). Measured: holding it until
+        // our handle drops made spawn+join slower.
+        Ok(Ok(handle)) => {
+            drop(handle);
+            Ok(())
+        }
+        Ok(Err(e)) => Err(e),
+        Err(panic) => Err(crate::start::spawn_panicked(stack_bytes, &*panic)),
+    }
 }
 
 /// What a green task shares with its [`JoinHandle`]: one allocation per task, which also
@@ -47,7 +78,8 @@ struct JoinState<T> {
     output: Mutex<Option<Result<T, JoinError>>>,
     finished: AtomicBool,
     aborted: AtomicBool,
-    /// Blocking-style tasks cannot be stopped: aborting one only completes its handle.
+    /// A blocking-style task: aborting it completes its handle at once, and its next (or
+    /// current) blocking-style call unwinds.
     implicit: bool,
     join_waker: AtomicWaker,
     /// The async task's poll loop (unused by an implicit task).
@@ -67,6 +99,14 @@ impl<T> std::fmt::Debug for JoinState<T> {
 impl<T: Send + 'static> Owner for JoinState<T> {
     fn core(&self) -> &Core {
         &self.core
+    }
+
+    fn stop(&self) -> Option<&AtomicBool> {
+        Some(&self.aborted)
+    }
+
+    fn waker(self: Arc<Self>) -> std::task::Waker {
+        std::task::Waker::from(self)
     }
 }
 
@@ -132,13 +172,11 @@ where
     if std::mem::size_of::<F>() <= INLINE_FUTURE {
         spawn_loop(stack_bytes, move |st| {
             let fut = std::pin::pin!(CatchPanic::new(fut));
-            task::run(st, fut, Some(&st.aborted))
+            task::run(st.clone(), fut)
         })
     } else {
         let mut fut = Box::pin(CatchPanic::new(fut));
-        spawn_loop(stack_bytes, move |st| {
-            task::run(st, fut.as_mut(), Some(&st.aborted))
-        })
+        spawn_loop(stack_bytes, move |st| task::run(st.clone(), fut.as_mut()))
     }
 }
 
@@ -152,7 +190,14 @@ where
     let st = state.clone();
     let spawned = spawn_coroutine(stack_bytes, move || {
         let result = catch_panic(|| body(&st).unwrap_or_else(|| Err(JoinError::cancelled())));
-        st.complete(result.and_then(|r| r));
+        // An abort that reached blocking-style code inside a poll unwinds as a panic, which
+        // is a cancellation all the same.
+        let aborted = st.aborted.load(SeqCst);
+        st.complete(if aborted {
+            Err(JoinError::cancelled())
+        } else {
+            result.and_then(|r| r)
+        });
     });
     green(state, spawned)
 }
@@ -165,7 +210,16 @@ where
 {
     let state = JoinState::new(true);
     let st = state.clone();
-    let spawned = spawn_coroutine(stack_bytes, move || st.complete(catch_panic(f)));
+    let spawned = spawn_coroutine(stack_bytes, move || {
+        if st.aborted.load(SeqCst) {
+            // Aborted before it started: the closure does not run.
+            return;
+        }
+        let me: Arc<dyn Owner> = st.clone();
+        task::enter_implicit(me);
+        // Aborted: the handle reported it already, and `complete` keeps the first result.
+        st.complete(catch_panic(f));
+    });
     green(state, spawned)
 }
 
@@ -204,11 +258,12 @@ impl<T: Send + 'static> anyrt_core::JoinHandle<T> for GreenHandle<T> {
         }
         state.aborted.store(true, SeqCst);
         if state.implicit {
+            // Its next (or current) blocking-style call unwinds.
             state.complete(Err(JoinError::cancelled()));
-        } else {
-            // The loop checks `aborted` before every poll.
-            state.core.notify();
         }
+        // The loop checks `aborted` before every poll; a loop waiting in blocking-style
+        // code is woken to see it.
+        state.core.notify_abort();
     }
 
     fn is_finished(&self) -> bool {

@@ -20,11 +20,12 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
 
+use anyrt_core::task::set_polling_async;
 use may::io::WaitIoWaker;
 use may::sync::Blocker;
 
@@ -39,7 +40,7 @@ pub(crate) type TimerKey = (Instant, u64);
 
 pub(crate) fn next_timer_id() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    NEXT.fetch_add(1, Relaxed)
 }
 
 /// The state of one running poll loop, shared with its waker.
@@ -55,6 +56,8 @@ pub(crate) struct Core {
     notified: AtomicBool,
     /// Set while the loop waits (or is about to wait, after checking `notified`).
     waiting: AtomicBool,
+    /// Yields in a row without a wait (see `yield_worker`); only the loop touches it.
+    self_wakes: AtomicU32,
     waits: OnceLock<Box<Waits>>,
 }
 
@@ -67,6 +70,9 @@ struct Waits {
     /// The socket the loop waits on in `wait_io`, if it does.
     io_waker: Mutex<Option<WaitIoWaker>>,
     local: Mutex<Local>,
+    /// A loop nested in this one's poll (blocking-style code called from a future), which
+    /// an abort of this task must wake.
+    nested: Mutex<Option<Arc<dyn Owner>>>,
 }
 
 /// What futures polled by this loop register: timers and the elected socket.
@@ -91,11 +97,23 @@ impl std::fmt::Debug for Core {
 pub(crate) trait Owner: Send + Sync + std::fmt::Debug + 'static {
     /// The loop state.
     fn core(&self) -> &Core;
+
+    /// The flag `abort` sets, if this is a task's own state: the loop stops when it is set.
+    fn stop(&self) -> Option<&AtomicBool> {
+        None
+    }
+
+    /// The loop's waker.
+    fn waker(self: Arc<Self>) -> Waker;
 }
 
 impl Owner for Core {
     fn core(&self) -> &Core {
         self
+    }
+
+    fn waker(self: Arc<Self>) -> Waker {
+        Waker::from(self)
     }
 }
 
@@ -169,6 +187,7 @@ impl Core {
             in_coroutine,
             notified: AtomicBool::new(false),
             waiting: AtomicBool::new(false),
+            self_wakes: AtomicU32::new(0),
             waits: OnceLock::new(),
         }
     }
@@ -225,6 +244,15 @@ impl Core {
         self.waiting.store(false, SeqCst);
     }
 
+    /// Wakes the loop and any loop nested in its poll: the task was aborted.
+    pub(crate) fn notify_abort(&self) {
+        self.notify();
+        let nested = self.waits.get().and_then(|w| lock(&w.nested).clone());
+        if let Some(n) = nested {
+            n.core().notify();
+        }
+    }
+
     /// Waits on `io` directly; returns `true` if the socket reported readiness.
     fn wait_io(&self, io: &dyn IoWait) -> bool {
         let waits = self.waits();
@@ -245,64 +273,100 @@ impl Core {
 struct LoopGuard<'a> {
     core: &'a Core,
     prev: Option<Arc<dyn Owner>>,
+    /// The "polling an async task" flag at entry: `true` for a loop nested in a poll.
+    polling: bool,
 }
 
 impl Drop for LoopGuard<'_> {
     fn drop(&mut self) {
         self.core.clear();
+        if let Some(outer) = &self.prev
+            && let Some(w) = outer.core().waits.get()
+        {
+            *lock(&w.nested) = None;
+            // Whatever woke the outer loop while this one ran was taken for this loop's own:
+            // the outer loop re-polls once rather than miss it (its timers were dropped by
+            // `clear` above, and its futures register them again when polled).
+            outer.core().notified.store(true, SeqCst);
+        }
+        set_polling_async(self.polling);
         CURRENT.with(|c| drop(c.replace(self.prev.take())));
     }
 }
 
+/// The payload a green task unwinds with when it is aborted inside blocking-style code:
+/// the blocking call does not run on, and the task's handle already reports cancellation.
+#[derive(Debug)]
+pub(crate) struct Aborted;
+
+/// Unwinds the current green task, which was aborted (see [`Aborted`]).
+pub(crate) fn unwind_aborted() -> ! {
+    // `resume_unwind`: no panic hook runs, so nothing is printed.
+    std::panic::resume_unwind(Box::new(Aborted))
+}
+
+/// Whether the loop of `owner` must stop: its task was aborted. Never while the thread
+/// unwinds already (blocking-style code in a destructor runs to its end then).
+fn stopped(owner: &dyn Owner) -> bool {
+    owner.stop().is_some_and(|s| s.load(SeqCst)) && !std::thread::panicking()
+}
+
 /// Polls `fut` to completion on the current coroutine or thread, waiting in between as
-/// the module docs describe. Returns `None` if `stop` was set (the task was aborted).
-pub(crate) fn run<W, F>(
-    owner: &Arc<W>,
-    mut fut: Pin<&mut F>,
-    stop: Option<&AtomicBool>,
-) -> Option<F::Output>
-where
-    W: Owner + Wake,
-    F: Future,
-{
+/// the module docs describe. Returns `None` if the owner's task was aborted.
+pub(crate) fn run<F: Future>(owner: Arc<dyn Owner>, mut fut: Pin<&mut F>) -> Option<F::Output> {
     let core = owner.core();
     // A loop nested in another loop's poll (blocking-style code called from a future):
-    // hand the outer loop's socket to someone who can wait on it meanwhile.
+    // hand the outer loop's socket to someone who can wait on it meanwhile, and let an
+    // abort of the outer task reach this loop.
     let prev = CURRENT.with(|c| c.take());
+    let mut stop_outer = None;
     if let Some(outer) = &prev {
-        let slot = outer.core().local().io_slot.take();
+        let oc = outer.core();
+        let slot = oc.local().io_slot.take();
         if let Some(io) = slot {
             io.release();
         }
+        *lock(&oc.waits().nested) = Some(owner.clone());
+        stop_outer = Some(outer.clone());
     }
-    let _guard = LoopGuard { core, prev };
-    let waker = Waker::from(owner.clone());
+    let polling = set_polling_async(false);
+    let _guard = LoopGuard {
+        core,
+        prev,
+        polling,
+    };
+    let waker = owner.clone().waker();
     let mut cx = Context::from_waker(&waker);
     // Moved into CURRENT for each poll and back out: no reference count traffic.
-    let me: Arc<dyn Owner> = owner.clone();
-    let mut mine = Some(me);
+    let mut mine = Some(owner.clone());
     loop {
-        if stop.is_some_and(|s| s.load(SeqCst)) {
+        if stopped(&*owner) || stop_outer.as_deref().is_some_and(stopped) {
             return None;
         }
         core.notified.store(false, SeqCst);
         CURRENT.with(|c| c.set(mine.take()));
+        set_polling_async(true);
         let polled = fut.as_mut().poll(&mut cx);
+        set_polling_async(polling);
         mine = CURRENT.with(|c| c.take());
-        if !mine.as_ref().is_some_and(|m| same(m, owner)) {
+        if !mine.as_ref().is_some_and(|m| same(m, &owner)) {
             // Only if a future blocked inside poll and came back on another thread.
-            let me: Arc<dyn Owner> = owner.clone();
-            mine = Some(me);
+            mine = Some(owner.clone());
         }
         if let Poll::Ready(v) = polled {
             return Some(v);
         }
-        wait(core, &waker);
+        // Suspensions happen outside any poll: the flag goes with the coroutine, not the
+        // thread it leaves.
+        set_polling_async(false);
+        wait(&owner);
+        set_polling_async(polling);
     }
 }
 
 /// Fires expired timers, then waits for the next event unless a wake-up is pending.
-fn wait(core: &Core, waker: &Waker) {
+fn wait(owner: &Arc<dyn Owner>) {
+    let core = owner.core();
     // Usually one timer at most is due: no allocation for it.
     let mut first = None;
     let mut more = Vec::new();
@@ -346,16 +410,21 @@ fn wait(core: &Core, waker: &Waker) {
     if let Some(dl) = arm {
         // Armed before any early return below: `armed` now promises this entry. An entry
         // armed for an earlier instant is still valid (an early wake is a spurious re-poll),
-        // so `timeout(5 s, read)` in a loop arms about once per 5 s.
-        crate::time::wake_at(dl, waker.clone(), core.in_coroutine);
+        // so `timeout(5 s, read)` in a loop arms about once per 5 s. The entry holds the
+        // loop weakly: a task that ends is gone at once, not when its deadline passes.
+        crate::time::wake_at(dl, Arc::downgrade(owner), core.in_coroutine);
     }
     let fired = first.is_some();
     for w in first.into_iter().chain(more) {
         w.wake();
     }
     if fired || core.notified.load(SeqCst) {
+        if core.in_coroutine {
+            yield_worker(owner);
+        }
         return;
     }
+    core.self_wakes.store(0, Relaxed);
     match slot {
         Some(io) => {
             if core.wait_io(&*io) {
@@ -370,28 +439,96 @@ fn wait(core: &Core, waker: &Waker) {
     }
 }
 
+/// How many times in a row a loop may go to the back of its worker's run queue before it
+/// leaves the queues once (see [`yield_worker`]).
+const FAST_YIELDS: u32 = 64;
+
+/// A loop woken during its own poll (`yield_now`, a future that wakes itself) lets the other
+/// green tasks run before it polls again.
+///
+/// may's `yield_now` puts the coroutine at the back of its worker's local queue: cheap, and
+/// fair to the tasks in that queue. But a may worker looks at its global queue (tasks
+/// spawned or woken from other threads, the timer dispatcher) and at its sockets only once
+/// its local queue is empty, which tasks that keep yielding never let happen. So every
+/// [`FAST_YIELDS`]th yield in a row, the loop leaves the queues: it parks, and the timer
+/// thread wakes it at once, from outside, through the global queue.
+fn yield_worker(owner: &Arc<dyn Owner>) {
+    let core = owner.core();
+    let n = core.self_wakes.fetch_add(1, Relaxed) + 1;
+    if n % FAST_YIELDS != 0 {
+        may::coroutine::yield_now();
+        return;
+    }
+    // A wake-up that comes in from now on ends the park early, as any wake does.
+    core.notified.store(false, SeqCst);
+    crate::time::wake_at(Instant::now(), Arc::downgrade(owner), false);
+    core.park();
+}
+
 // The loop state `block_on` reuses: blocking-style code calls `block_on` for every read
 // and write, which must not allocate. Coroutine-local (thread-local on a plain thread): a
-// `Core` parks the coroutine or thread that made it.
-may::coroutine_local!(static CACHED: Cell<Option<Arc<Core>>> = Cell::new(None));
+// `Core` parks the coroutine or thread that made it. An implicit task starts with its own
+// state here, so that aborting it reaches its blocking calls.
+may::coroutine_local!(static CACHED: Cell<Option<Arc<dyn Owner>>> = Cell::new(None));
+
+/// Makes `owner` (an implicit task's state) the loop state of this coroutine's
+/// blocking-style calls.
+pub(crate) fn enter_implicit(owner: Arc<dyn Owner>) {
+    CACHED.with(|c| c.set(Some(owner)));
+}
 
 /// Runs `fut` to completion on the current coroutine or thread.
+///
+/// # Panics
+///
+/// On a plain thread that is polling an async task (of any backend): blocking there
+/// would stall that executor.
 pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
+    let in_coroutine = may::coroutine::is_coroutine();
+    if !in_coroutine {
+        anyrt_core::task::assert_may_block("`Green::block_on` (or anyrt::implicit on Green)");
+    }
     let fut = std::pin::pin!(fut);
     // One lookup: the cell is the coroutine's own (or, on a plain thread, the thread's),
     // so holding it across the loop's waits is sound.
     let out = CACHED.with(|cached| {
         // Taken while in use: a nested `block_on` makes a fresh one.
-        let core = cached
-            .take()
-            .unwrap_or_else(|| Arc::new(Core::new(may::coroutine::is_coroutine())));
-        let out = run(&core, fut, None);
-        cached.set(Some(core));
+        let owner = cached.take().unwrap_or_else(|| {
+            let core: Arc<dyn Owner> = Arc::new(Core::new(in_coroutine));
+            core
+        });
+        let out = run(owner.clone(), fut);
+        cached.set(Some(owner));
         out
     });
     match out {
         Some(v) => v,
-        // `run` returns `None` only when `stop` is given.
-        None => unreachable!("block_on has no stop flag"),
+        // The implicit task this runs in was aborted.
+        None => unwind_aborted(),
     }
+}
+
+/// Waits on `io` directly from blocking-style code (no poll loop), as a may socket call
+/// does, in a way an abort of the current implicit task can interrupt. Returns `true` if
+/// the task was aborted: the caller steps down as the socket's waiter, then unwinds.
+pub(crate) fn wait_direct(io: &dyn IoWait) -> bool {
+    CACHED.with(|cached| {
+        let owner = cached.take();
+        let aborted = match &owner {
+            Some(o) if o.stop().is_some() => {
+                let core = o.core();
+                core.notified.store(false, SeqCst);
+                if !stopped(&**o) {
+                    core.wait_io(io);
+                }
+                stopped(&**o)
+            }
+            _ => {
+                io.wait();
+                false
+            }
+        };
+        cached.set(owner);
+        aborted
+    })
 }

@@ -4,7 +4,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -187,24 +187,34 @@ impl Drop for Sleep {
     }
 }
 
-/// Wakes `waker`, a green poll loop's own, at `deadline` from the timer thread; through
-/// the dispatcher coroutine if the loop runs on a coroutine (`in_coroutine`).
-pub(crate) fn wake_at(deadline: Instant, waker: Waker, in_coroutine: bool) {
+/// Wakes the poll loop of `owner` at `deadline` from the timer thread; through the
+/// dispatcher coroutine if the loop runs on a coroutine (`in_coroutine`).
+///
+/// The entry holds the loop weakly: a task that ends before its deadline is dropped at
+/// once (its output and whatever it owns with it), not when the entry comes due.
+pub(crate) fn wake_at(deadline: Instant, owner: Weak<dyn Owner>, in_coroutine: bool) {
     let entry = if in_coroutine {
-        Entry::Coroutine(waker)
+        Entry::Coroutine(owner)
     } else {
         // A plain thread's `block_on` is woken directly: it must not depend on a free
         // worker to run the dispatcher.
-        Entry::Thread(waker)
+        Entry::Thread(owner)
     };
     timer_thread().add(deadline, entry);
 }
 
+/// Wakes a poll loop, if it still exists.
+fn notify(owner: &Weak<dyn Owner>) {
+    if let Some(o) = owner.upgrade() {
+        o.core().notify();
+    }
+}
+
 enum Entry {
     /// A coroutine's poll loop (see [`wake_at`]): woken through the dispatcher.
-    Coroutine(Waker),
+    Coroutine(Weak<dyn Owner>),
     /// A plain thread's poll loop: woken by the timer thread.
-    Thread(Waker),
+    Thread(Weak<dyn Owner>),
     // Emptied when its `Sleep` is dropped or completes.
     Shared(Arc<Mutex<Option<Waker>>>),
 }
@@ -290,7 +300,7 @@ impl TimerThread {
                 for e in due.drain(..) {
                     match e {
                         Entry::Coroutine(w) => loops.push(w),
-                        Entry::Thread(w) => w.wake(),
+                        Entry::Thread(w) => notify(&w),
                         Entry::Shared(slot) => {
                             let w = lock(&slot).take();
                             if let Some(w) = w {
@@ -325,7 +335,7 @@ impl TimerThread {
 /// sum. From a may worker the same wake is a push onto the worker's own queue. So the
 /// timer thread hands each batch of due loops to this coroutine and unparks it once.
 struct Dispatcher {
-    batch: Mutex<Vec<Waker>>,
+    batch: Mutex<Vec<Weak<dyn Owner>>>,
     /// The coroutine's blocker; unset until it runs (or if it could not be spawned), and
     /// meanwhile the timer thread wakes loops itself.
     blocker: OnceLock<Arc<may::sync::Blocker>>,
@@ -351,7 +361,7 @@ const DISPATCHER_STACK: usize = 32 * 1024;
 
 impl Dispatcher {
     /// Wakes every loop in `loops` (emptying it): through the coroutine once it runs.
-    fn wake_all(&self, loops: &mut Vec<Waker>) {
+    fn wake_all(&self, loops: &mut Vec<Weak<dyn Owner>>) {
         if loops.is_empty() {
             return;
         }
@@ -360,7 +370,7 @@ impl Dispatcher {
                 lock(&self.batch).append(loops);
                 b.unpark();
             }
-            None => loops.drain(..).for_each(Waker::wake),
+            None => loops.drain(..).for_each(|w| notify(&w)),
         }
     }
 
@@ -376,7 +386,7 @@ impl Dispatcher {
                 let _ = blocker.park(None);
                 continue;
             }
-            mine.drain(..).for_each(Waker::wake);
+            mine.drain(..).for_each(|w| notify(&w));
         }
     }
 }

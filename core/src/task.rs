@@ -286,6 +286,17 @@ impl<F: Future> Future for AsyncScope<F> {
     }
 }
 
+/// Sets whether the current thread is polling an async task, returning the previous value.
+///
+/// For backends whose tasks can move to another thread in the middle of a poll (Green, where
+/// a task may block, and so suspend, inside `poll`), which therefore cannot use
+/// [`AsyncScope`]: they set the flag around each poll and clear it before every suspension.
+/// [`assert_may_block`] reads it, so blocking-style code of any backend called from such a
+/// task panics instead of stalling the worker.
+pub fn set_polling_async(on: bool) -> bool {
+    IN_ASYNC.with(|f| f.replace(on))
+}
+
 /// Panics with a message that names the fix if the current thread is polling an async task
 /// (inside an [`AsyncScope`]): blocking there would stall the executor or deadlock.
 ///

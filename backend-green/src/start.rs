@@ -1,0 +1,179 @@
+//! Starting may's scheduler: errors instead of panics, and what runs beside it (the stack
+//! overflow handler, the stall monitor).
+//!
+//! may starts its scheduler on the first spawn and panics if it cannot (no descriptor left
+//! for its event loops, say), which poisons it for the life of the process. So anyrt-green
+//! starts it on purpose, from [`crate::Builder::build`]: it first checks that the
+//! descriptors may needs can be had (an error then leaves may untouched, and a later
+//! `build` can try again), then spawns the first coroutine.
+
+use std::any::Any;
+use std::cell::Cell;
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixDatagram;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, Once, OnceLock};
+use std::time::Duration;
+
+use crate::task::lock;
+
+static STARTED: AtomicBool = AtomicBool::new(false);
+/// Why may's scheduler cannot run in this process, once that is known.
+static FAILED: Mutex<Option<String>> = Mutex::new(None);
+
+/// Stack of the first coroutine, which only installs a signal handler.
+const FIRST_STACK: usize = 32 * 1024;
+
+/// How long the first coroutine may take to run once spawned.
+const FIRST_RUN: Duration = Duration::from_secs(10);
+
+/// Starts may's scheduler, if it does not run yet.
+///
+/// # Errors
+///
+/// The OS error if the descriptors may's event loops need cannot be had (nothing is
+/// started then, and a later call tries again); an error naming may's failure if may
+/// itself failed to start (final for this process).
+pub(crate) fn ensure_started() -> io::Result<()> {
+    if STARTED.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    start_slow()
+}
+
+#[cold]
+fn start_slow() -> io::Result<()> {
+    let mut failed = lock(&FAILED);
+    if STARTED.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    if let Some(why) = &*failed {
+        return Err(io::Error::other(why.clone()));
+    }
+    preflight(crate::runtime::workers())?;
+    install_panic_filter();
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    // generator (may's coroutine crate) installs its stack-overflow handler when the first
+    // coroutine starts; ours must go in front of it, so the first coroutine installs it.
+    let first = crate::spawn::spawn_started(FIRST_STACK, move || {
+        crate::overflow::install();
+        let _ = tx.send(());
+    });
+    if let Err(e) = first {
+        let why = format!("anyrt-green: may's scheduler failed to start: {e}");
+        *failed = Some(why.clone());
+        return Err(io::Error::other(why));
+    }
+    if rx.recv_timeout(FIRST_RUN).is_err() {
+        let why = format!(
+            "anyrt-green: may's workers did not run their first coroutine within {FIRST_RUN:?}"
+        );
+        *failed = Some(why.clone());
+        return Err(io::Error::new(io::ErrorKind::TimedOut, why));
+    }
+    crate::monitor::start();
+    STARTED.store(true, Ordering::Release);
+    Ok(())
+}
+
+/// Checks that may's event loops can get their descriptors (an epoll instance and an
+/// eventfd per worker), and keeps one for closing sockets early (see [`placeholder_fd`]).
+fn preflight(workers: usize) -> io::Result<()> {
+    let mut probe = Vec::with_capacity(2 * workers);
+    for _ in 0..2 * workers {
+        probe.push(UnixDatagram::unbound()?);
+    }
+    drop(probe);
+    if PLACEHOLDER.get().is_none() {
+        let _ = PLACEHOLDER.set(UnixDatagram::unbound()?);
+    }
+    Ok(())
+}
+
+static PLACEHOLDER: OnceLock<UnixDatagram> = OnceLock::new();
+
+/// A descriptor that stays open for the life of the process and is never read or written:
+/// a closed socket's descriptor number is pointed at it (`dup2`), which closes the socket
+/// at once while the number stays taken until may lets go of it (see `net.rs`).
+pub(crate) fn placeholder_fd() -> Option<RawFd> {
+    PLACEHOLDER.get().map(|s| s.as_raw_fd())
+}
+
+std::thread_local! {
+    /// Set on may's worker threads, the first time a green coroutine runs on one.
+    static WORKER: Cell<bool> = const { Cell::new(false) };
+    /// Set while this thread spawns a coroutine: a panic of may's then is turned into an
+    /// error, and the panic hook stays quiet about it.
+    static QUIET: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Called first by every green coroutine: marks the thread as a may worker (for the
+/// overflow handler, and for the stall monitor, which watches the workers' states).
+pub(crate) fn on_worker() {
+    if !WORKER.get() {
+        WORKER.set(true);
+        crate::monitor::register_worker();
+    }
+}
+
+/// Whether this thread is one of may's workers.
+pub(crate) fn is_worker() -> bool {
+    WORKER.get()
+}
+
+/// Runs `f`, catching a panic without reporting it through the panic hook.
+pub(crate) fn quietly<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
+    let was = QUIET.replace(true);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    QUIET.set(was);
+    r
+}
+
+/// Chains a panic hook that stays silent for the panics [`quietly`] catches.
+fn install_panic_filter() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.get() {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// The error for a spawn in which may panicked (`payload`).
+pub(crate) fn spawn_panicked(stack_bytes: usize, payload: &(dyn Any + Send)) -> io::Error {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned());
+    if what.contains("alloc sys stack") {
+        return stack_refused(stack_bytes, &what);
+    }
+    io::Error::other(format!(
+        "anyrt-green: may failed to spawn a coroutine: {what}"
+    ))
+}
+
+/// The error for a coroutine stack the kernel refused to map.
+fn stack_refused(stack_bytes: usize, what: &str) -> io::Error {
+    let limit = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok());
+    let limit = match limit {
+        Some(n) => format!("{n} here, about {} green threads", n / 2),
+        None => "unknown here".to_owned(),
+    };
+    io::Error::new(
+        io::ErrorKind::OutOfMemory,
+        format!(
+            "anyrt-green: the kernel refused a {stack_bytes}-byte coroutine stack ({what}). \
+             Each green thread's stack is two memory mappings (the stack and its guard \
+             page): raise the kernel's limit with `sysctl -w vm.max_map_count=262144` \
+             (now {limit}), or check the address-space limit (`ulimit -v`)"
+        ),
+    )
+}
