@@ -4,17 +4,26 @@ use std::future::Future;
 
 use crate::Runtime;
 
+/// The settings of `#[anyrt::test(...)]`.
+#[derive(Debug, Default)]
+pub struct TestConfig {
+    /// Green's coroutine stack size for the test's tasks.
+    pub green_stack_size: Option<usize>,
+    /// may's worker count (process-wide).
+    pub green_workers: Option<usize>,
+}
+
 /// What the test macros need of a backend: a fresh runtime per test, stopped at its end.
 pub trait TestRuntime: Runtime {
     /// A runtime for one test.
-    fn for_test() -> Self;
+    fn for_test(config: &TestConfig) -> Self;
     /// Stops it (a no-op where the runtime is process-wide).
     fn stop(&self);
 }
 
 #[cfg(feature = "tokio")]
 impl TestRuntime for crate::Tokio {
-    fn for_test() -> Self {
+    fn for_test(_: &TestConfig) -> Self {
         crate::Tokio::builder()
             .workers(2)
             .build()
@@ -27,7 +36,7 @@ impl TestRuntime for crate::Tokio {
 
 #[cfg(feature = "smol")]
 impl TestRuntime for crate::Smol {
-    fn for_test() -> Self {
+    fn for_test(_: &TestConfig) -> Self {
         crate::Smol::builder()
             .workers(2)
             .build()
@@ -40,8 +49,18 @@ impl TestRuntime for crate::Smol {
 
 #[cfg(feature = "green")]
 impl TestRuntime for crate::Green {
-    fn for_test() -> Self {
-        crate::Green::new()
+    fn for_test(config: &TestConfig) -> Self {
+        let mut b = crate::Green::builder();
+        if let Some(bytes) = config.green_stack_size {
+            b = b.stack_size(bytes);
+        }
+        if let Some(n) = config.green_workers {
+            b = b.workers(n);
+        }
+        match b.build() {
+            Ok(rt) => rt,
+            Err(e) => panic!("cannot start the green runtime for this test: {e}"),
+        }
     }
     fn stop(&self) {
         // may's scheduler is process-wide and has no shutdown.
@@ -57,26 +76,26 @@ impl<R: TestRuntime> Drop for StopOnDrop<'_, R> {
 }
 
 /// Runs an async test body with `rt.block_on`, then stops the runtime (also on panic).
-pub fn run_async_test<R, F, Fut>(body: F) -> Fut::Output
+pub fn run_async_test<R, F, Fut>(config: &TestConfig, body: F) -> Fut::Output
 where
     R: TestRuntime,
     F: FnOnce(R) -> Fut,
     Fut: Future,
 {
-    let rt = R::for_test();
+    let rt = R::for_test(config);
     let _stop = StopOnDrop(&rt);
     rt.block_on(body(rt.clone()))
 }
 
 /// Runs a blocking-style test body as an implicit thread, then stops the runtime; a panic
 /// in the body fails the test with the body's own message.
-pub fn run_implicit_test<R, F, T>(body: F) -> T
+pub fn run_implicit_test<R, F, T>(config: &TestConfig, body: F) -> T
 where
     R: TestRuntime,
     F: FnOnce(R) -> T + Send + 'static,
     T: Send + 'static,
 {
-    let rt = R::for_test();
+    let rt = R::for_test(config);
     let _stop = StopOnDrop(&rt);
     let rt2 = rt.clone();
     match rt.block_on(rt.spawn_implicit(move || body(rt2))) {
@@ -92,16 +111,16 @@ where
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __anyrt_test_on {
-    ($test:ident, $ty:ident, $name:ident, async, ($($ret:tt)*)) => {
+    ($test:ident, $ty:ident, $name:ident, async, ($($ret:tt)*), ($cfg:expr)) => {
         #[test]
         fn $test() $($ret)* {
-            $crate::__private::run_async_test(super::$name::<$crate::$ty>)
+            $crate::__private::run_async_test($cfg, super::$name::<$crate::$ty>)
         }
     };
-    ($test:ident, $ty:ident, $name:ident, implicit, ($($ret:tt)*)) => {
+    ($test:ident, $ty:ident, $name:ident, implicit, ($($ret:tt)*), ($cfg:expr)) => {
         #[test]
         fn $test() $($ret)* {
-            $crate::__private::run_implicit_test(super::$name::<$crate::$ty>)
+            $crate::__private::run_implicit_test($cfg, super::$name::<$crate::$ty>)
         }
     };
 }

@@ -5,7 +5,7 @@
 //! handles a hit on it by printing a line and abandoning the coroutine: its frames are
 //! never unwound, so nothing it owned is dropped and its `JoinHandle` would wait forever.
 //! anyrt-green puts its own SIGSEGV/SIGBUS handler in front of generator's: a fault on a
-//! may worker, inside a coroutine, just below the stack pointer is a stack overflow, and
+//! may worker, inside a coroutine, next to the stack pointer is a stack overflow, and
 //! the handler writes its message and aborts. Any other fault goes on to the handler that
 //! was there before (generator's, then std's), unchanged.
 
@@ -19,8 +19,10 @@ static PREVIOUS: OnceLock<[libc::sigaction; 2]> = OnceLock::new();
 
 const SIGNALS: [libc::c_int; 2] = [libc::SIGSEGV, libc::SIGBUS];
 
-/// How far below the stack pointer a stack overflow can fault: a frame's stack probe
-/// touches each page of the frame in turn, so the first fault is within a page of it.
+/// How far from the stack pointer a stack overflow faults: at most a page below it (a
+/// call, or a large frame's stack probe, which touches each page in turn) or a small
+/// frame above it (a store into a frame that `sub rsp` moved into the guard page). On a
+/// coroutine, nothing else unmapped is that close: the stack around it is mapped.
 const OVERFLOW_REACH: usize = 64 * 1024;
 
 /// Installs the handler (once per process). Called on a green coroutine, after generator
@@ -83,7 +85,7 @@ extern "C" fn on_fault(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut l
     let sp = unsafe { stack_pointer(ctx) };
     // Only thread-locals that are already initialised on this thread are read: `is_worker`
     // is a const thread-local, and on a worker generator's context is set up.
-    let overflow = sp.is_some_and(|sp| addr <= sp && sp - addr <= OVERFLOW_REACH)
+    let overflow = sp.is_some_and(|sp| addr.abs_diff(sp) <= OVERFLOW_REACH)
         && crate::start::is_worker()
         && may::coroutine::is_coroutine();
     if overflow {

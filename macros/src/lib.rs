@@ -22,6 +22,19 @@ use syn::{FnArg, GenericParam, ItemFn, ReturnType, parse_macro_input};
 /// Each expands to one `#[test]` per backend: `roundtrip::tokio`, `roundtrip::smol`,
 /// `roundtrip::green`. Each test gets a fresh runtime (Green: the process-wide scheduler),
 /// shut down when the test ends.
+///
+/// Settings, all optional:
+///
+/// * `green_stack_size = BYTES`: the coroutine stack of the test's Green tasks (the
+///   test's own body included), for a test that needs more than the default 1 MiB;
+/// * `green_workers = N`: may's worker count. may's scheduler is process-wide, so this
+///   only takes effect in the test binary's first Green test; a later test that asks for
+///   another count fails with an error saying so (give such a test a binary of its own).
+///
+/// ```ignore
+/// #[anyrt::test(green_stack_size = 8 << 20)]
+/// async fn deep<R: anyrt::Runtime>(rt: R) { /* deep recursion */ }
+/// ```
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     let item = parse_macro_input!(item as ItemFn);
@@ -52,13 +65,37 @@ fn with_item(e: syn::Error, item: &ItemFn) -> TokenStream {
 const TEST_SHAPE: &str =
     "`async fn name<R: anyrt::Runtime>(rt: R)` or `fn name<R: anyrt::Runtime>(rt: R)`";
 
-fn expand_test(args: TokenStream2, item: ItemFn) -> syn::Result<TokenStream> {
-    if !args.is_empty() {
-        return Err(syn::Error::new_spanned(
-            args,
-            "#[anyrt::test] takes no arguments",
-        ));
+/// The settings `#[anyrt::test(...)]` takes, as the expression of a
+/// `anyrt::__private::TestConfig`.
+fn test_config(args: TokenStream2) -> syn::Result<TokenStream2> {
+    use syn::parse::Parser;
+    let pairs = syn::punctuated::Punctuated::<syn::MetaNameValue, syn::Token![,]>::parse_terminated
+        .parse2(args)?;
+    let mut stack = quote!(::core::option::Option::None);
+    let mut workers = quote!(::core::option::Option::None);
+    for pair in pairs {
+        let value = &pair.value;
+        let slot = if pair.path.is_ident("green_stack_size") {
+            &mut stack
+        } else if pair.path.is_ident("green_workers") {
+            &mut workers
+        } else {
+            return Err(syn::Error::new_spanned(
+                &pair.path,
+                "unknown #[anyrt::test] setting: expected `green_stack_size = BYTES` or \
+                 `green_workers = N`",
+            ));
+        };
+        *slot = quote!(::core::option::Option::Some(#value));
     }
+    Ok(quote!(&::anyrt::__private::TestConfig {
+        green_stack_size: #stack,
+        green_workers: #workers,
+    }))
+}
+
+fn expand_test(args: TokenStream2, item: ItemFn) -> syn::Result<TokenStream> {
+    let config = test_config(args)?;
     let sig = &item.sig;
     let type_params: Vec<_> = sig
         .generics
@@ -106,7 +143,7 @@ fn expand_test(args: TokenStream2, item: ItemFn) -> syn::Result<TokenStream> {
     let mut stamped = TokenStream2::new();
     for backend in ["tokio", "smol", "green"] {
         let mac = syn::Ident::new(&format!("__anyrt_test_{backend}"), Span::call_site());
-        stamped.extend(quote! { ::anyrt::#mac!(#name, #kind, (#ret)); });
+        stamped.extend(quote! { ::anyrt::#mac!(#name, #kind, (#ret), (#config)); });
     }
     let vis = &item.vis;
     let mut item = item.clone();

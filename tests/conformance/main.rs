@@ -5,6 +5,7 @@ mod implicit;
 mod net_tcp;
 mod net_udp;
 mod rt_spawn;
+mod rt_stack;
 mod sync_channels;
 mod time_sleep;
 
