@@ -232,3 +232,72 @@ async fn bad_addresses_are_invalid_input<R: Runtime>(rt: R) {
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad}: {err}");
     }
 }
+
+#[anyrt::test]
+async fn dropping_a_socket_closes_it_at_once<R: Runtime>(rt: R) {
+    use std::io::Read;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    // The peer and the second bind are plain std sockets: what they see is the kernel's
+    // view, whatever the runtime's workers are doing.
+    let mut client = std::net::TcpStream::connect(addr).unwrap();
+    client.set_read_timeout(Some(PROMPT)).unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    // A task waits on both sockets (and times out), drops them, then computes for a second
+    // without yielding.
+    let computed = Arc::new(AtomicBool::new(false));
+    let (dropped_tx, dropped_rx) = async_channel::bounded(1);
+    let (rt2, done) = (rt.clone(), computed.clone());
+    let task = rt.spawn(async move {
+        let mut server = server;
+        let mut buf = [0u8; 8];
+        assert!(rt2.timeout(ms(20), server.read(&mut buf)).await.is_err());
+        assert!(rt2.timeout(ms(20), listener.accept()).await.is_err());
+        drop(server);
+        drop(listener);
+        dropped_tx.send_blocking(()).unwrap();
+        std::thread::sleep(ms(1_000));
+        done.store(true, Ordering::SeqCst);
+    });
+    dropped_rx.recv_blocking().unwrap();
+    // The peer reads the end of the stream, and the port can be bound again, before the
+    // task that dropped them is done computing.
+    let n = client.read(&mut [0u8; 8]).unwrap();
+    assert_eq!(n, 0);
+    let again = std::net::TcpListener::bind(addr);
+    assert!(
+        !computed.load(Ordering::SeqCst),
+        "the sockets closed only when the task was done"
+    );
+    assert_eq!(again.unwrap().local_addr().unwrap(), addr);
+    rt.timeout(PROMPT, task).await.unwrap().unwrap();
+}
+
+#[anyrt::test]
+async fn a_finished_task_is_gone_even_after_waiting_under_a_long_timeout<R: Runtime>(rt: R) {
+    use std::time::Duration;
+
+    let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
+    let mut client = rt.tcp_connect(listener.local_addr().unwrap()).await.unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    let (tx, rx) = async_channel::bounded::<()>(1);
+    let rt2 = rt.clone();
+    // A detached task waits under a one-hour timeout, then returns the server's stream.
+    drop(rt.spawn(async move {
+        let _ = rt2.timeout(Duration::from_secs(3600), rx.recv()).await;
+        server
+    }));
+    rt.sleep(ms(20)).await;
+    tx.send(()).await.unwrap();
+    // Its output (the stream) is dropped when it ends: the client reads the end at once.
+    let mut buf = [0u8; 8];
+    let n = rt
+        .timeout(PROMPT, client.read(&mut buf))
+        .await
+        .expect("the finished task's output is still alive")
+        .unwrap();
+    assert_eq!(n, 0);
+}

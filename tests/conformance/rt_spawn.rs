@@ -203,3 +203,131 @@ async fn large_futures_run_and_are_gone_when_joined<R: Runtime>(rt: R) {
         "aborted, but the state is still alive"
     );
 }
+
+#[anyrt::test]
+async fn tasks_that_keep_yielding_do_not_starve_the_others<R: Runtime>(rt: R) {
+    // Four tasks yield in a loop until a flag is set, more than there are workers. The
+    // task that sets it is spawned only once they all spin, and first waits on a timer.
+    let flag = Arc::new(AtomicBool::new(false));
+    let spinning = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let yielders: Vec<_> = (0..4)
+        .map(|_| {
+            let (rt2, flag, spinning) = (rt.clone(), flag.clone(), spinning.clone());
+            rt.spawn(async move {
+                spinning.fetch_add(1, Ordering::SeqCst);
+                let mut yields = 0u64;
+                while !flag.load(Ordering::SeqCst) {
+                    rt2.yield_now().await;
+                    yields += 1;
+                }
+                yields
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + PROMPT;
+    while spinning.load(Ordering::SeqCst) < 4 && Instant::now() < deadline {
+        rt.sleep(ms(1)).await;
+    }
+    assert_eq!(spinning.load(Ordering::SeqCst), 4, "the yielders did not all start");
+    let (rt2, f2) = (rt.clone(), flag.clone());
+    let setter = rt.spawn(async move {
+        rt2.sleep(ms(10)).await;
+        f2.store(true, Ordering::SeqCst);
+    });
+    let set = rt.timeout(PROMPT, setter).await;
+    // Stop the yielders whatever happened, so a failure does not leave them spinning.
+    flag.store(true, Ordering::SeqCst);
+    set.expect("the yielding tasks starved the task that sets the flag")
+        .unwrap();
+    for h in yielders {
+        assert!(rt.timeout(PROMPT, h).await.unwrap().unwrap() > 0);
+    }
+}
+
+#[anyrt::test]
+async fn abort_reaches_a_task_blocked_in_blocking_style_code<R: Runtime>(rt: R) {
+    use anyrt::implicit;
+    use anyrt::net::TcpListener;
+    use std::io::Read;
+
+    let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
+    let client = rt.tcp_connect(listener.local_addr().unwrap()).await.unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    let mut server = Some(server);
+    for kind in ["sleep", "read"] {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let guard = SetOnDrop(dropped.clone());
+        let (started_tx, started_rx) = async_channel::bounded(1);
+        let rt2 = rt.clone();
+        let stream = if kind == "read" { server.take() } else { None };
+        let h = rt.spawn_implicit(move || {
+            let _guard = guard;
+            started_tx.send_blocking(()).unwrap();
+            match stream {
+                // Nothing is ever written to it: the read waits until the peer closes.
+                Some(s) => {
+                    let mut s = implicit::TcpStream::from_async(&rt2, s);
+                    let _ = s.read(&mut [0u8; 16]);
+                }
+                None => implicit::sleep(&rt2, ms(3_000)),
+            }
+        });
+        started_rx.recv().await.unwrap();
+        rt.sleep(ms(20)).await;
+        let t0 = Instant::now();
+        h.abort();
+        let err = rt
+            .timeout(PROMPT, h)
+            .await
+            .unwrap_or_else(|_| panic!("{kind}: abort did not complete the handle"))
+            .unwrap_err();
+        assert!(err.is_cancelled(), "{kind}: {err:?}");
+        assert!(t0.elapsed() < ms(2_000), "{kind}: took {:?}", t0.elapsed());
+        if rt.name() == "green" {
+            // On green threads the blocking call itself stops: the thread unwinds.
+            let deadline = Instant::now() + PROMPT;
+            while !dropped.load(Ordering::SeqCst) && Instant::now() < deadline {
+                rt.sleep(ms(5)).await;
+            }
+            assert!(
+                dropped.load(Ordering::SeqCst),
+                "{kind}: the aborted green thread ran on"
+            );
+        }
+    }
+    // Elsewhere the blocked read runs on until the peer closes.
+    drop(client);
+}
+
+#[anyrt::test]
+async fn blocking_style_code_of_any_backend_panics_inside_an_async_task<R: Runtime>(rt: R) {
+    use anyrt::implicit;
+
+    async fn misuse<R: Runtime, B: Runtime>(rt: &R, other: B) {
+        let h = rt.spawn(async move { implicit::block_on(&other, async { 1 }) });
+        let err = rt
+            .timeout(PROMPT, h)
+            .await
+            .expect("blocking-style code inside an async task hung")
+            .unwrap_err();
+        assert!(err.is_panic(), "{err:?}");
+        assert!(err.to_string().contains("inside an async task"), "{err}");
+    }
+    #[cfg(feature = "tokio")]
+    {
+        let other = anyrt::Tokio::builder().workers(1).build().unwrap();
+        misuse(&rt, other.clone()).await;
+        other.shutdown();
+    }
+    #[cfg(feature = "smol")]
+    {
+        let other = anyrt::Smol::builder().workers(1).build().unwrap();
+        misuse(&rt, other.clone()).await;
+        other.shutdown();
+    }
+    #[cfg(feature = "green")]
+    if rt.name() != "green" {
+        // A green task may block in Green's own `block_on`: it parks only the coroutine.
+        misuse(&rt, anyrt::Green::new()).await;
+    }
+}
