@@ -89,20 +89,64 @@ fn pending_green_tasks_do_not_keep_the_process_alive() {
 // 7. Green stack overflow.
 #[test]
 #[cfg(feature = "green")]
-fn green_stack_overflow_fails_loudly_and_a_bigger_stack_fixes_it() {
-    let (out, _) = run_child("stack-small", "green", "");
+fn green_stack_overflow_aborts_with_a_message_and_a_bigger_stack_fixes_it() {
+    let (out, took) = run_child("stack-small", "green", "");
     let t = text(&out);
-    // The guard page caught it (nothing was corrupted), may reported it and abandoned that
-    // coroutine; the process and the other tasks carried on. (The overflowed task's
-    // handle never completes: a limitation of may 0.3, see the anyrt-green docs.)
-    assert!(out.status.success(), "{t}");
-    assert!(t.contains("overflowed its stack"), "{t}");
-    assert!(t.contains("others carried on"), "{t}");
+    // The guard page caught it (nothing was corrupted), and the process stopped at once
+    // with a message naming the setting to raise: no join handle waits forever.
+    assert!(!out.status.success(), "{t}");
+    assert!(
+        t.contains("anyrt-green: a green task overflowed its coroutine stack"),
+        "{t}"
+    );
+    assert!(t.contains("stack_size("), "{t}");
     assert!(!t.contains("deep poll done"), "{t}");
+    assert!(took < PROMPT, "took {took:?}");
     let (out, _) = run_child("stack-big", "green", "");
     let t = text(&out);
     assert!(out.status.success(), "{t}");
     assert!(t.contains("deep poll done"), "{t}");
+}
+
+// 8. Blocking a green worker is loud: the stall monitor says so.
+#[test]
+#[cfg(feature = "green")]
+fn green_workers_blocked_in_std_calls_are_reported() {
+    let (out, _) = run_child("stall", "green", "");
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    let lines: Vec<_> = t
+        .lines()
+        .filter(|l| l.starts_with("anyrt-green:"))
+        .collect();
+    // Once after a second, and not again within the next few seconds.
+    assert_eq!(lines.len(), 1, "{t}");
+    assert!(lines[0].contains("blocked"), "{t}");
+    assert!(lines[0].contains("std::sync"), "{t}");
+    assert!(t.contains("stall-child exiting"), "{t}");
+}
+
+// 9. Start-up errors are errors: no descriptor left for the runtime's event loop.
+#[test]
+fn building_a_runtime_without_descriptors_is_an_error() {
+    for backend in backends().into_iter().filter(|b| *b != "tokio") {
+        let (out, _) = run_child("start-fds", backend, "ulimit -n 128 &&");
+        let t = text(&out);
+        assert!(out.status.success(), "{backend}: {t}");
+        assert!(t.contains("start-fds ok"), "{backend}: {t}");
+    }
+}
+
+// 10. A stack the kernel refuses is an error that names the limit.
+#[test]
+#[cfg(feature = "green")]
+fn a_refused_green_stack_is_an_error_naming_the_limit() {
+    // 4 GiB of address space: may's pool and a few thousand 1 MiB stacks fit, not 100 000.
+    let (out, _) = run_child("stack-refused", "green", "ulimit -v 4194304 &&");
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("stack-refused ok"), "{t}");
+    assert!(!t.contains("panicked"), "{t}");
 }
 
 /// The child side: does nothing unless `ANYRT_FAULT` is set.
@@ -136,7 +180,30 @@ fn child() {
         #[cfg(feature = "green")]
         ("green-exit", _) => green_exit(),
         #[cfg(feature = "green")]
-        ("stack-small", _) => overflow(anyrt::Green::new()),
+        ("stack-small", _) => overflow(
+            anyrt::Green::builder()
+                .stack_size(64 * 1024)
+                .build()
+                .unwrap(),
+        ),
+        #[cfg(feature = "green")]
+        ("stall", _) => stall(),
+        #[cfg(feature = "green")]
+        ("stack-refused", _) => stack_refused(),
+        #[cfg(feature = "green")]
+        ("start-fds", "green") => start_without_fds(
+            || anyrt::Green::builder().build(),
+            || {
+                // `Green::new` cannot return the error: its spawns report it.
+                let rt = anyrt::Green::new();
+                let err = rt.block_on(rt.spawn(async { 1 })).unwrap_err();
+                assert!(err.to_string().contains("Too many open files"), "{err}");
+            },
+        ),
+        #[cfg(feature = "smol")]
+        ("start-fds", "smol") => {
+            start_without_fds(|| anyrt::Smol::builder().workers(2).build(), || {})
+        }
         #[cfg(feature = "green")]
         ("stack-big", _) => deep_poll(anyrt::Green::builder().stack_size(4 << 20).build().unwrap()),
         other => panic!("unknown child case {other:?}"),
@@ -275,18 +342,80 @@ fn deep() -> u8 {
     big.iter().fold(0u8, |a, b| a.wrapping_add(*b))
 }
 
-/// Overflows a 64 KiB stack, then checks that the rest of the runtime works.
+/// Overflows a 64 KiB stack: the process aborts before the handle could be awaited.
 #[cfg(feature = "green")]
 fn overflow(rt: anyrt::Green) {
-    use anyrt::JoinHandle;
     let h = rt.spawn(async { deep() });
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(!h.is_finished());
-    let others: Vec<_> = (0..100u32).map(|i| rt.spawn(async move { i })).collect();
-    let sum: u32 = others.into_iter().map(|h| rt.block_on(h).unwrap()).sum();
-    assert_eq!(sum, (0..100).sum::<u32>());
-    rt.block_on(rt.sleep(Duration::from_millis(5)));
-    println!("others carried on");
+    let _ = rt.block_on(rt.timeout(PROMPT, h));
+    println!("deep poll done");
+}
+
+/// Eight implicit threads meet at a `std::sync::Barrier` on two workers: the first two
+/// block both workers, the others never run. The main thread waits out the report, then
+/// exits (green tasks never keep a process alive).
+#[cfg(feature = "green")]
+fn stall() {
+    use std::sync::{Arc, Barrier};
+    let rt = anyrt::Green::builder().workers(2).build().unwrap();
+    let barrier = Arc::new(Barrier::new(8));
+    for _ in 0..8 {
+        let b = barrier.clone();
+        drop(rt.spawn_implicit(move || {
+            b.wait();
+        }));
+    }
+    std::thread::sleep(Duration::from_millis(3_000));
+    println!("stall-child exiting");
+}
+
+/// Spawns sleeping implicit threads until a stack is refused: the handle's error names the
+/// limit, and the threads that did start finish.
+#[cfg(feature = "green")]
+fn stack_refused() {
+    let rt = anyrt::Green::new();
+    let mut handles = Vec::new();
+    let refused = loop {
+        let h = rt.spawn_implicit(move || anyrt::implicit::sleep(&rt, Duration::from_millis(500)));
+        if anyrt::JoinHandle::is_finished(&h) {
+            break rt.block_on(h).unwrap_err();
+        }
+        handles.push(h);
+        assert!(handles.len() < 100_000, "no stack was ever refused");
+    };
+    assert!(
+        refused.to_string().contains("vm.max_map_count"),
+        "{refused}"
+    );
+    for h in handles {
+        rt.block_on(h).unwrap();
+    }
+    println!("stack-refused ok");
+}
+
+/// Uses up the descriptors, then builds a runtime: the OS error (EMFILE); then frees some
+/// and builds again: it works.
+fn start_without_fds<R: Runtime>(build: impl Fn() -> std::io::Result<R>, also: impl Fn()) {
+    let mut files = Vec::new();
+    loop {
+        match std::fs::File::open("/dev/null") {
+            Ok(f) => files.push(f),
+            Err(e) => {
+                assert_eq!(e.raw_os_error(), Some(24), "{e}");
+                break;
+            }
+        }
+    }
+    let err = build()
+        .err()
+        .expect("a runtime started without descriptors");
+    assert_eq!(err.raw_os_error(), Some(24), "{err}"); // EMFILE
+    also();
+    files.truncate(files.len() - 40);
+    let rt = build().expect("a runtime did not start once descriptors were free");
+    let rt2 = rt.clone();
+    let got = rt.block_on(async move { rt2.spawn(async { 6 * 7 }).await });
+    assert_eq!(got.unwrap(), 42);
+    println!("start-fds ok");
 }
 
 /// A poll that needs 256 KiB of stack, on a stack that fits it.

@@ -153,9 +153,7 @@ pub(crate) fn spawn_panicked(stack_bytes: usize, payload: &(dyn Any + Send)) -> 
     if what.contains("alloc sys stack") {
         return stack_refused(stack_bytes, &what);
     }
-    io::Error::other(format!(
-        "anyrt-green: may failed to spawn a coroutine: {what}"
-    ))
+    io::Error::other(format!("may panicked: {what}"))
 }
 
 /// The error for a coroutine stack the kernel refused to map.
@@ -170,7 +168,7 @@ fn stack_refused(stack_bytes: usize, what: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::OutOfMemory,
         format!(
-            "anyrt-green: the kernel refused a {stack_bytes}-byte coroutine stack ({what}). \
+            "the kernel refused a {stack_bytes}-byte coroutine stack ({what}). \
              Each green thread's stack is two memory mappings (the stack and its guard \
              page): raise the kernel's limit with `sysctl -w vm.max_map_count=262144` \
              (now {limit}), or check the address-space limit (`ulimit -v`)"

@@ -93,9 +93,11 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` if `workers` is zero; the OS error if a thread cannot be started.
+    /// `InvalidInput` if `workers` is zero; the OS error if a thread cannot be started, or
+    /// if async-io's reactor cannot get its descriptors (`EMFILE`, say).
     pub fn build(self) -> io::Result<Smol> {
         let n = worker_threads(self.workers)?;
+        start_reactor()?;
         let name = self.thread_name.unwrap_or_else(|| "anyrt-smol".into());
         let executor = Arc::new(Executor::new());
         let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
@@ -127,13 +129,53 @@ impl Builder {
     }
 }
 
+/// Starts async-io's process-wide reactor here, if it does not run yet, so that a failure
+/// is an error from `build` instead of a panic in every worker (which would leave a
+/// runtime that never runs a task).
+fn start_reactor() -> io::Result<()> {
+    static STARTED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    if STARTED.get().is_some() {
+        return Ok(());
+    }
+    // The descriptors the reactor's poller needs, checked first: an error then leaves
+    // async-io untouched (it would otherwise also lose its background driver thread).
+    #[cfg(unix)]
+    drop(
+        (0..4)
+            .map(|_| std::os::unix::net::UnixDatagram::unbound())
+            .collect::<io::Result<Vec<_>>>()?,
+    );
+    // Registering a timer makes async-io create its reactor.
+    let started = std::panic::catch_unwind(|| {
+        let mut timer = async_io::Timer::after(Duration::from_secs(3600));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let _ = std::pin::Pin::new(&mut timer).poll(&mut cx);
+    });
+    match started {
+        Ok(()) => {
+            let _ = STARTED.set(());
+            Ok(())
+        }
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(io::Error::other(format!(
+                "anyrt-smol: async-io's reactor failed to start: {what}"
+            )))
+        }
+    }
+}
+
 impl Smol {
     /// Starts a runtime with one worker thread per CPU.
     ///
     /// # Panics
     ///
-    /// Panics if the OS refuses to start its threads; use [`Smol::builder`] to get an
-    /// error instead.
+    /// Panics if the OS refuses to start its threads or its reactor; use
+    /// [`Smol::builder`] to get an error instead.
     pub fn new() -> Smol {
         Smol::builder()
             .build()

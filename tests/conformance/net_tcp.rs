@@ -281,7 +281,10 @@ async fn a_finished_task_is_gone_even_after_waiting_under_a_long_timeout<R: Runt
     use std::time::Duration;
 
     let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
-    let mut client = rt.tcp_connect(listener.local_addr().unwrap()).await.unwrap();
+    let mut client = rt
+        .tcp_connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
     let (server, _) = listener.accept().await.unwrap();
     let (tx, rx) = async_channel::bounded::<()>(1);
     let rt2 = rt.clone();

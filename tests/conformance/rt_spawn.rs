@@ -228,7 +228,11 @@ async fn tasks_that_keep_yielding_do_not_starve_the_others<R: Runtime>(rt: R) {
     while spinning.load(Ordering::SeqCst) < 4 && Instant::now() < deadline {
         rt.sleep(ms(1)).await;
     }
-    assert_eq!(spinning.load(Ordering::SeqCst), 4, "the yielders did not all start");
+    assert_eq!(
+        spinning.load(Ordering::SeqCst),
+        4,
+        "the yielders did not all start"
+    );
     let (rt2, f2) = (rt.clone(), flag.clone());
     let setter = rt.spawn(async move {
         rt2.sleep(ms(10)).await;
@@ -251,7 +255,10 @@ async fn abort_reaches_a_task_blocked_in_blocking_style_code<R: Runtime>(rt: R) 
     use std::io::Read;
 
     let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
-    let client = rt.tcp_connect(listener.local_addr().unwrap()).await.unwrap();
+    let client = rt
+        .tcp_connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
     let (server, _) = listener.accept().await.unwrap();
     let mut server = Some(server);
     for kind in ["sleep", "read"] {
