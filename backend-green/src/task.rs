@@ -455,7 +455,7 @@ const FAST_YIELDS: u32 = 64;
 fn yield_worker(owner: &Arc<dyn Owner>) {
     let core = owner.core();
     let n = core.self_wakes.fetch_add(1, Relaxed) + 1;
-    if n % FAST_YIELDS != 0 {
+    if !n.is_multiple_of(FAST_YIELDS) {
         may::coroutine::yield_now();
         return;
     }
