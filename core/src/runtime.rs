@@ -65,8 +65,10 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     ///
     /// # Panics
     ///
-    /// Tokio and Smol panic when called from inside one of their async tasks (blocking
-    /// there would stall the executor); Green allows it from a green task.
+    /// Panics when called on a thread that is polling an async task of any backend
+    /// (blocking there would stall that executor), with a message that names the fix.
+    /// Green allows it from a green task (async or implicit): there it parks only the
+    /// coroutine.
     fn block_on<F: Future>(&self, future: F) -> F::Output;
 
     /// The runtime's clock.

@@ -25,7 +25,10 @@ use futures_channel::oneshot;
 /// * [`abort`](JoinHandle::abort) asks the task to stop: its future is dropped at its next
 ///   suspension point (at once if it is not running). Aborting a finished task has no
 ///   effect. A blocking task (`spawn_blocking`, `spawn_implicit`) that has already started
-///   cannot be interrupted: it runs to its end, but its handle still reports cancellation.
+///   reports cancellation at once; where it runs on an OS thread (`spawn_blocking`
+///   everywhere, `spawn_implicit` on Tokio and Smol) it cannot be interrupted and runs to
+///   its end, while on green threads an implicit task unwinds from its current or next
+///   blocking-style call.
 pub trait JoinHandle<T>: Future<Output = Result<T, JoinError>> + Send + Unpin + 'static {
     /// Cancels the task at its next suspension point.
     fn abort(&self);
