@@ -145,11 +145,7 @@ fn install_panic_filter() {
 
 /// The error for a spawn in which may panicked (`payload`).
 pub(crate) fn spawn_panicked(stack_bytes: usize, payload: &(dyn Any + Send)) -> io::Error {
-    let what = payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic".to_owned());
+    let what = anyrt_core::task::panic_message(payload).unwrap_or_else(|| "a panic".into());
     if what.contains("alloc sys stack") {
         return stack_refused(stack_bytes, &what);
     }

@@ -157,11 +157,7 @@ fn start_reactor() -> io::Result<()> {
             Ok(())
         }
         Err(panic) => {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
+            let what = anyrt_core::task::panic_message(&*panic).unwrap_or_default();
             Err(io::Error::other(format!(
                 "anyrt-smol: async-io's reactor failed to start: {what}"
             )))

@@ -102,11 +102,7 @@ impl JoinError {
             return None;
         };
         let p = p.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(s) = p.downcast_ref::<&'static str>() {
-            Some((*s).to_owned())
-        } else {
-            p.downcast_ref::<String>().cloned()
-        }
+        panic_message(&**p)
     }
 }
 
@@ -144,6 +140,17 @@ impl From<JoinError> for io::Error {
             io::ErrorKind::Other
         };
         io::Error::new(kind, e)
+    }
+}
+
+/// The message of a panic payload, when it is a string (as `panic!` and `expect` make it).
+///
+/// A helper for backends that report a caught panic in an error of their own.
+pub fn panic_message(payload: &(dyn Any + Send)) -> Option<String> {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        Some((*s).to_owned())
+    } else {
+        payload.downcast_ref::<String>().cloned()
     }
 }
 
