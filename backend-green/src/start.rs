@@ -35,6 +35,7 @@ const FIRST_RUN: Duration = Duration::from_secs(10);
 /// The OS error if the descriptors may's event loops need cannot be had (nothing is
 /// started then, and a later call tries again); an error naming may's failure if may
 /// itself failed to start (final for this process).
+#[inline]
 pub(crate) fn ensure_started() -> io::Result<()> {
     if STARTED.load(Ordering::Acquire) {
         return Ok(());
@@ -103,13 +104,11 @@ pub(crate) fn placeholder_fd() -> Option<RawFd> {
 std::thread_local! {
     /// Set on may's worker threads, the first time a green coroutine runs on one.
     static WORKER: Cell<bool> = const { Cell::new(false) };
-    /// Set while this thread spawns a coroutine: a panic of may's then is turned into an
-    /// error, and the panic hook stays quiet about it.
-    static QUIET: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Called first by every green coroutine: marks the thread as a may worker (for the
 /// overflow handler, and for the stall monitor, which watches the workers' states).
+#[inline]
 pub(crate) fn on_worker() {
     if !WORKER.get() {
         WORKER.set(true);
@@ -122,21 +121,27 @@ pub(crate) fn is_worker() -> bool {
     WORKER.get()
 }
 
-/// Runs `f`, catching a panic without reporting it through the panic hook.
+/// What generator panics with when the kernel refuses a stack mapping.
+const STACK_REFUSED: &str = "failed to alloc sys stack";
+
+/// Runs `f` (a may spawn), catching a panic: may's panics there are turned into errors
+/// (the panic hook stays quiet about a refused stack, see [`install_panic_filter`]).
+#[inline]
 pub(crate) fn quietly<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
-    let was = QUIET.replace(true);
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    QUIET.set(was);
-    r
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
 }
 
-/// Chains a panic hook that stays silent for the panics [`quietly`] catches.
+/// Chains a panic hook that stays silent for generator's "failed to alloc sys stack",
+/// which [`quietly`] turns into an error naming the limit. (A flag set around every spawn
+/// would cost each spawn two thread-local writes; only generator panics with this text.)
 fn install_panic_filter() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if !QUIET.get() {
+            let refused = anyrt_core::task::panic_message(info.payload())
+                .is_some_and(|m| m.starts_with(STACK_REFUSED));
+            if !refused {
                 previous(info);
             }
         }));
@@ -146,7 +151,7 @@ fn install_panic_filter() {
 /// The error for a spawn in which may panicked (`payload`).
 pub(crate) fn spawn_panicked(stack_bytes: usize, payload: &(dyn Any + Send)) -> io::Error {
     let what = anyrt_core::task::panic_message(payload).unwrap_or_else(|| "a panic".into());
-    if what.contains("alloc sys stack") {
+    if what.starts_with(STACK_REFUSED) {
         return stack_refused(stack_bytes, &what);
     }
     io::Error::other(format!("may panicked: {what}"))

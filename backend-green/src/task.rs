@@ -339,8 +339,11 @@ pub(crate) fn run<F: Future>(owner: Arc<dyn Owner>, mut fut: Pin<&mut F>) -> Opt
     let mut cx = Context::from_waker(&waker);
     // Moved into CURRENT for each poll and back out: no reference count traffic.
     let mut mine = Some(owner.clone());
+    let stop = owner.stop();
+    let stop_outer = stop_outer.as_deref().and_then(|o| o.stop());
+    let set = |flag: Option<&AtomicBool>| flag.is_some_and(|s| s.load(SeqCst));
     loop {
-        if stopped(&*owner) || stop_outer.as_deref().is_some_and(stopped) {
+        if (set(stop) || set(stop_outer)) && !std::thread::panicking() {
             return None;
         }
         core.notified.store(false, SeqCst);

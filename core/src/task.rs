@@ -303,6 +303,7 @@ impl<F: Future> Future for AsyncScope<F> {
 /// [`AsyncScope`]: they set the flag around each poll and clear it before every suspension.
 /// [`assert_may_block`] reads it, so blocking-style code of any backend called from such a
 /// task panics instead of stalling the worker.
+#[inline]
 pub fn set_polling_async(on: bool) -> bool {
     IN_ASYNC.with(|f| f.replace(on))
 }
