@@ -90,12 +90,12 @@ impl Probe {
         let mut reported: Option<Instant> = None;
         loop {
             std::thread::sleep(PERIOD);
-            let Some(blocker) = self.blocker.get() else {
-                continue;
-            };
             let before = *lock(&self.runs);
             let asked = Instant::now();
-            blocker.unpark();
+            // Until the probe first runs it has no blocker: its first run is what counts.
+            if let Some(blocker) = self.blocker.get() {
+                blocker.unpark();
+            }
             let mut runs = lock(&self.runs);
             loop {
                 if *runs != before {
