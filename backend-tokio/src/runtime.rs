@@ -243,10 +243,13 @@ impl Runtime for Tokio {
         let rt = self.clone();
         self.in_context(async move {
             let l = query
-                .try_each(
-                    &rt,
-                    |a| async move { tokio::net::TcpListener::bind(a).await },
-                )
+                .try_each(&rt, |a| async move {
+                    // anyrt-core's bind, as on every backend: the same options and backlog
+                    // (mio's own bind listens with a backlog of 128).
+                    let l = anyrt_core::net::bind_tcp_listener(a)?;
+                    l.set_nonblocking(true)?;
+                    tokio::net::TcpListener::from_std(l)
+                })
                 .await?;
             Ok(TcpListener::new(l, rt.inner.handle.clone()))
         })

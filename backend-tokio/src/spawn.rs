@@ -1,5 +1,6 @@
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 
 use anyrt_core::JoinError;
@@ -10,14 +11,23 @@ use anyrt_core::task::{EitherHandle, ThreadHandle};
 pub type JoinHandle<T> = EitherHandle<TaskHandle<T>, ThreadHandle<T>>;
 
 /// A tokio task's handle, with tokio's join errors turned into anyrt's.
+///
+/// Unlike tokio's own handle it answers a poll after completion (with a cancellation, as
+/// every anyrt backend does), and an aborted `spawn_blocking` job that had already started
+/// (tokio lets it run to its end) reports cancellation too, as the contract says.
 #[derive(Debug)]
 pub struct TaskHandle<T> {
-    inner: tokio::task::JoinHandle<T>,
+    /// `None` once it has yielded its output.
+    inner: Option<tokio::task::JoinHandle<T>>,
+    aborted: AtomicBool,
 }
 
 impl<T> TaskHandle<T> {
     pub(crate) fn new(inner: tokio::task::JoinHandle<T>) -> JoinHandle<T> {
-        EitherHandle::Left(TaskHandle { inner })
+        EitherHandle::Left(TaskHandle {
+            inner: Some(inner),
+            aborted: AtomicBool::new(false),
+        })
     }
 }
 
@@ -25,20 +35,37 @@ impl<T: Send + 'static> Future for TaskHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let out = ready!(Pin::new(&mut self.inner).poll(cx));
-        Poll::Ready(out.map_err(|e| match e.try_into_panic() {
-            Ok(payload) => JoinError::panic(payload),
-            Err(_) => JoinError::cancelled(),
-        }))
+        let Some(inner) = self.inner.as_mut() else {
+            // Polled again after it returned: the output is gone.
+            return Poll::Ready(Err(JoinError::cancelled()));
+        };
+        let out = ready!(Pin::new(inner).poll(cx));
+        self.inner = None;
+        Poll::Ready(match out {
+            // Finished although aborted (a blocking job that had started, or a task that
+            // completed just before the abort took effect): the caller asked to cancel.
+            Ok(_) if self.aborted.load(Ordering::Acquire) => Err(JoinError::cancelled()),
+            Ok(v) => Ok(v),
+            Err(e) => Err(match e.try_into_panic() {
+                Ok(payload) => JoinError::panic(payload),
+                Err(_) => JoinError::cancelled(),
+            }),
+        })
     }
 }
 
 impl<T: Send + 'static> anyrt_core::JoinHandle<T> for TaskHandle<T> {
     fn abort(&self) {
-        self.inner.abort();
+        if let Some(inner) = &self.inner
+            && !inner.is_finished()
+        {
+            // Aborting a finished task keeps its output.
+            self.aborted.store(true, Ordering::Release);
+            inner.abort();
+        }
     }
 
     fn is_finished(&self) -> bool {
-        self.inner.is_finished()
+        self.inner.as_ref().is_none_or(|h| h.is_finished())
     }
 }

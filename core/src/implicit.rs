@@ -182,7 +182,9 @@ impl<R: Runtime> Iterator for Incoming<'_, R> {
     }
 }
 
-const NO_TIMEOUT: u64 = u64::MAX;
+/// The stored value for "no timeout": a zero timeout cannot be set (std rejects it too),
+/// so every `Some` duration, `u64::MAX` nanoseconds included, reads back as itself.
+const NO_TIMEOUT: u64 = 0;
 
 /// A blocking-style TCP stream: `std::io::Read + Write` (and `BufRead` through
 /// `std::io::BufReader`).
@@ -280,7 +282,9 @@ fn store_timeout(slot: &AtomicU64, timeout: Option<Duration>) -> io::Result<()> 
                 "cannot set a 0 duration timeout",
             ));
         }
-        Some(d) => u64::try_from(d.as_nanos()).unwrap_or(NO_TIMEOUT - 1),
+        // Non-zero, so at least one nanosecond; durations past u64::MAX nanoseconds
+        // (584 years) are kept as that.
+        Some(d) => u64::try_from(d.as_nanos()).unwrap_or(u64::MAX),
     };
     slot.store(nanos, Ordering::Relaxed);
     Ok(())

@@ -132,14 +132,11 @@ impl fmt::Display for JoinError {
 
 impl std::error::Error for JoinError {}
 
+/// An [`io::Error`] of kind [`io::ErrorKind::Other`], as tokio makes it: not
+/// `Interrupted`, which std's retry loops (`read_exact`, `write_all`) take for "try again".
 impl From<JoinError> for io::Error {
     fn from(e: JoinError) -> io::Error {
-        let kind = if e.is_cancelled() {
-            io::ErrorKind::Interrupted
-        } else {
-            io::ErrorKind::Other
-        };
-        io::Error::new(kind, e)
+        io::Error::other(e)
     }
 }
 

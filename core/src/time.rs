@@ -102,11 +102,15 @@ impl<R: Runtime, F: Future> Future for Timeout<R, F> {
 /// Ticks are scheduled at `start + k * period`. A tick that is late does not shift the
 /// schedule: missed ticks complete at once, one per call (tokio's default "burst"
 /// behaviour).
+///
+/// A period too long for `Instant` to hold a second tick (`Duration::MAX`, say) ticks once,
+/// at once, and then never again.
 #[derive(Debug)]
 pub struct Interval<R: Runtime> {
     rt: R,
     period: Duration,
-    next: Instant,
+    /// `None`: beyond what `Instant` can hold, so never.
+    next: Option<Instant>,
 }
 
 impl<R: Runtime> Interval<R> {
@@ -115,7 +119,7 @@ impl<R: Runtime> Interval<R> {
             period > Duration::ZERO,
             "`interval` period must be non-zero"
         );
-        let next = rt.now();
+        let next = Some(rt.now());
         Interval { rt, period, next }
     }
 
@@ -125,11 +129,14 @@ impl<R: Runtime> Interval<R> {
     ///
     /// Cancel safe: if the returned future is dropped before it completes, no tick is lost.
     pub async fn tick(&mut self) -> Instant {
-        let at = self.next;
+        let Some(at) = self.next else {
+            // The next tick lies beyond what `Instant` can hold.
+            return std::future::pending().await;
+        };
         if self.rt.now() < at {
             self.rt.sleep_until(at).await;
         }
-        self.next = at + self.period;
+        self.next = at.checked_add(self.period);
         at
     }
 
@@ -140,7 +147,7 @@ impl<R: Runtime> Interval<R> {
 
     /// Restarts the schedule: the next tick is one period from now.
     pub fn reset(&mut self) {
-        self.next = self.rt.now() + self.period;
+        self.next = self.rt.now().checked_add(self.period);
     }
 }
 

@@ -132,6 +132,22 @@ fn read_timeout_then_the_stream_still_works<R: Runtime>(rt: R) {
 }
 
 #[anyrt::test]
+fn the_longest_timeout_reads_back_as_set<R: Runtime>(rt: R) {
+    let listener = TcpListener::bind(&rt, "127.0.0.1:0").unwrap();
+    let c = TcpStream::connect(&rt, listener.local_addr().unwrap()).unwrap();
+    let longest = Duration::from_nanos(u64::MAX);
+    c.set_read_timeout(Some(longest)).unwrap();
+    c.set_write_timeout(Some(Duration::from_nanos(1))).unwrap();
+    assert_eq!(c.read_timeout().unwrap(), Some(longest));
+    assert_eq!(c.write_timeout().unwrap(), Some(Duration::from_nanos(1)));
+    // Longer than u64::MAX nanoseconds: kept as the longest.
+    c.set_read_timeout(Some(Duration::MAX)).unwrap();
+    assert_eq!(c.read_timeout().unwrap(), Some(longest));
+    c.set_read_timeout(None).unwrap();
+    assert_eq!(c.read_timeout().unwrap(), None);
+}
+
+#[anyrt::test]
 fn udp_round_trip<R: Runtime>(rt: R) {
     let a = UdpSocket::bind(&rt, "127.0.0.1:0").unwrap();
     let b = UdpSocket::bind(&rt, "127.0.0.1:0").unwrap();

@@ -304,3 +304,36 @@ async fn a_finished_task_is_gone_even_after_waiting_under_a_long_timeout<R: Runt
         .unwrap();
     assert_eq!(n, 0);
 }
+
+#[anyrt::test]
+async fn five_hundred_simultaneous_connects_fit_the_backlog<R: Runtime>(rt: R) {
+    const N: usize = 500;
+    let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    // Nothing accepts until every connect is done: each waits in the listen backlog. With a
+    // backlog under N the kernel drops the rest of the SYNs, and those connects are retried
+    // only after a second (then three).
+    let connects: Vec<_> = (0..N)
+        .map(|_| {
+            let rt2 = rt.clone();
+            rt.spawn(async move { rt2.tcp_connect(addr).await })
+        })
+        .collect();
+    let t0 = Instant::now();
+    let mut clients = Vec::with_capacity(N);
+    for h in connects {
+        clients.push(rt.timeout(PROMPT, h).await.unwrap().unwrap().unwrap());
+    }
+    let took = t0.elapsed();
+    assert!(
+        took < ms(900),
+        "{N} connects took {took:?}: the backlog is too short"
+    );
+    for _ in 0..N {
+        rt.timeout(PROMPT, listener.accept())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    assert_eq!(clients.len(), N);
+}

@@ -338,3 +338,40 @@ async fn blocking_style_code_of_any_backend_panics_inside_an_async_task<R: Runti
         misuse(&rt, anyrt::Green::new()).await;
     }
 }
+
+#[anyrt::test]
+async fn a_handle_polled_again_after_completion_reports_cancellation<R: Runtime>(rt: R) {
+    let mut h = rt.spawn(async { 3 });
+    assert_eq!((&mut h).await.unwrap(), 3);
+    assert!((&mut h).await.unwrap_err().is_cancelled());
+    assert!(h.is_finished());
+    let mut b = rt.spawn_blocking(|| 4);
+    assert_eq!((&mut b).await.unwrap(), 4);
+    assert!((&mut b).await.unwrap_err().is_cancelled());
+}
+
+#[anyrt::test]
+async fn aborting_a_started_blocking_job_reports_cancellation<R: Runtime>(rt: R) {
+    let (started_tx, started_rx) = async_channel::bounded(1);
+    let h = rt.spawn_blocking(move || {
+        started_tx.send_blocking(()).unwrap();
+        std::thread::sleep(ms(200));
+        "ran to its end"
+    });
+    started_rx.recv().await.unwrap();
+    h.abort();
+    let err = rt.timeout(PROMPT, h).await.unwrap().unwrap_err();
+    assert!(err.is_cancelled(), "{err:?}");
+}
+
+#[anyrt::test]
+async fn a_join_error_is_an_io_error_of_kind_other<R: Runtime>(rt: R) {
+    let rt2 = rt.clone();
+    let h = rt.spawn(async move { rt2.sleep(ms(60_000)).await });
+    h.abort();
+    let err = rt.timeout(PROMPT, h).await.unwrap().unwrap_err();
+    assert!(err.is_cancelled());
+    // Not `Interrupted`, which std's retry loops take for "try again".
+    let io: std::io::Error = err.into();
+    assert_eq!(io.kind(), std::io::ErrorKind::Other);
+}

@@ -151,3 +151,16 @@ async fn many_timers_in_one_task<R: Runtime>(rt: R) {
 async fn poll_once<F: std::future::Future + Unpin>(mut f: F) -> std::task::Poll<F::Output> {
     std::future::poll_fn(|cx| std::task::Poll::Ready(std::pin::Pin::new(&mut f).poll(cx))).await
 }
+
+#[anyrt::test]
+async fn an_interval_too_long_for_instant_ticks_once<R: Runtime>(rt: R) {
+    for period in [Duration::MAX, Duration::from_secs(u64::MAX / 2)] {
+        let mut iv = rt.interval(period);
+        // The first tick completes at once; the next one lies beyond what `Instant` holds.
+        rt.timeout(PROMPT, iv.tick()).await.unwrap();
+        assert!(rt.timeout(ms(50), iv.tick()).await.is_err());
+        iv.reset();
+        assert!(rt.timeout(ms(20), iv.tick()).await.is_err());
+        assert_eq!(iv.period(), period);
+    }
+}
