@@ -153,9 +153,6 @@ fn spawn_failed(e: io::Error) -> JoinError {
     )))
 }
 
-/// Futures up to this size are pinned on the coroutine's stack, larger ones on the heap.
-const INLINE_FUTURE: usize = 1024;
-
 /// Spawns `fut` as a green task: one coroutine running the poll loop.
 ///
 /// A small future is pinned on the coroutine's stack (one allocation less). A large one
@@ -169,7 +166,8 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    if std::mem::size_of::<F>() <= INLINE_FUTURE {
+    // Up to this size pinned on the coroutine's stack, larger ones on the heap.
+    if std::mem::size_of::<F>() <= anyrt_core::task::BOX_FUTURES_OVER {
         spawn_loop(stack_bytes, move |st| {
             let fut = std::pin::pin!(CatchPanic::new(fut));
             task::run(st.clone(), fut)

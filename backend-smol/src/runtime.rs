@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use anyrt_core::Runtime;
 use anyrt_core::net::ToSocketAddrs;
 use anyrt_core::task::{
-    AsyncScope, AsyncTaskHandle, CatchPanic, EitherHandle, ThreadHandle, assert_may_block,
-    catch_panic, worker_threads,
+    AsyncScope, AsyncTaskHandle, BOX_FUTURES_OVER, CatchPanic, EitherHandle, ThreadHandle,
+    assert_may_block, catch_panic, worker_threads,
 };
 use async_executor::Executor;
 use async_io::Async;
@@ -234,12 +234,16 @@ impl Runtime for Smol {
             .executor
             .read()
             .unwrap_or_else(|e| e.into_inner());
-        match guard.as_ref() {
-            Some(ex) => EitherHandle::Left(AsyncTaskHandle::new(
-                ex.spawn(CatchPanic::new(AsyncScope::new(future))),
-            )),
-            None => EitherHandle::Left(AsyncTaskHandle::cancelled()),
-        }
+        let Some(ex) = guard.as_ref() else {
+            return EitherHandle::Left(AsyncTaskHandle::cancelled());
+        };
+        let task = if std::mem::size_of::<F>() > BOX_FUTURES_OVER {
+            // Boxed before the wrappers: each layer would otherwise copy it on the stack.
+            ex.spawn(CatchPanic::new(AsyncScope::new(Box::pin(future))))
+        } else {
+            ex.spawn(CatchPanic::new(AsyncScope::new(future)))
+        };
+        EitherHandle::Left(AsyncTaskHandle::new(task))
     }
 
     fn spawn_blocking<F, T>(&self, f: F) -> JoinHandle<T>

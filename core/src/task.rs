@@ -151,6 +151,11 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> Option<String> {
     }
 }
 
+/// Futures larger than this many bytes are boxed by the spawner before they travel through
+/// a backend's wrappers: moved by value, they would be copied through the stack of the
+/// spawning thread (or coroutine) a few times on the way to the heap.
+pub const BOX_FUTURES_OVER: usize = 1024;
+
 /// Runs `f`, turning a panic into a [`JoinError`].
 ///
 /// A helper for backends that run closures on threads of their own.
@@ -430,15 +435,34 @@ impl<T: Send + 'static> JoinHandle<T> for AsyncTaskHandle<T> {
                 return;
             }
             if let TaskState::Running(task) = std::mem::replace(&mut *state, TaskState::Done) {
-                *state = TaskState::Cancelling(Box::pin(task.cancel()));
+                let mut cancel: Pin<Box<dyn Future<Output = Output<T>> + Send>> =
+                    Box::pin(task.cancel());
+                // The cancellation takes effect on the first poll: polled here, the task
+                // stops at its next suspension point whether or not anyone awaits the
+                // handle. Whoever does gets the real waker registered then.
+                let mut cx = Context::from_waker(std::task::Waker::noop());
+                *state = match cancel.as_mut().poll(&mut cx) {
+                    // Already stopped; its output, if any, is discarded.
+                    Poll::Ready(_) => TaskState::Done,
+                    Poll::Pending => TaskState::Cancelling(cancel),
+                };
             }
         }
     }
 
     fn is_finished(&self) -> bool {
-        match &*self.state.lock().unwrap_or_else(|e| e.into_inner()) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        match &mut *state {
             TaskState::Running(task) => task.is_finished(),
-            TaskState::Cancelling(_) => false,
+            TaskState::Cancelling(cancel) => {
+                // Finished once its future is dropped: ask without registering a waker.
+                let mut cx = Context::from_waker(std::task::Waker::noop());
+                let done = cancel.as_mut().poll(&mut cx).is_ready();
+                if done {
+                    *state = TaskState::Done;
+                }
+                done
+            }
             TaskState::Done => true,
         }
     }

@@ -375,3 +375,55 @@ async fn a_join_error_is_an_io_error_of_kind_other<R: Runtime>(rt: R) {
     let io: std::io::Error = err.into();
     assert_eq!(io.kind(), std::io::ErrorKind::Other);
 }
+
+#[anyrt::test]
+async fn abort_stops_a_task_whose_handle_nobody_awaits<R: Runtime>(rt: R) {
+    use std::sync::atomic::AtomicUsize;
+    let fired = Arc::new(AtomicUsize::new(0));
+    let handles: Vec<_> = (0..200)
+        .map(|_| {
+            let (rt2, fired) = (rt.clone(), fired.clone());
+            rt.spawn(async move {
+                rt2.sleep(ms(200)).await;
+                fired.fetch_add(1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    rt.sleep(ms(10)).await;
+    for h in &handles {
+        h.abort();
+    }
+    // Nobody polls or drops the handles: the tasks stop all the same.
+    let deadline = Instant::now() + PROMPT;
+    while !handles.iter().all(|h| h.is_finished()) && Instant::now() < deadline {
+        rt.sleep(ms(5)).await;
+    }
+    assert!(
+        handles.iter().all(|h| h.is_finished()),
+        "aborted tasks run on"
+    );
+    rt.sleep(ms(300)).await;
+    assert_eq!(fired.load(Ordering::SeqCst), 0, "aborted sleepers fired");
+    for h in handles {
+        assert!(h.await.unwrap_err().is_cancelled());
+    }
+}
+
+#[anyrt::test]
+fn a_128_kib_future_spawned_from_a_2_mib_thread<R: Runtime>(rt: R) {
+    // A plain thread with std's default stack, as a test's own thread has.
+    let rt2 = rt.clone();
+    let t = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let rt3 = rt2.clone();
+            let h = rt2.spawn(async move {
+                let big = std::hint::black_box([1u8; 128 * 1024]);
+                rt3.sleep(ms(1)).await;
+                big.iter().map(|&b| u64::from(b)).sum::<u64>()
+            });
+            rt2.block_on(h)
+        })
+        .unwrap();
+    assert_eq!(t.join().unwrap().unwrap(), 128 * 1024);
+}
