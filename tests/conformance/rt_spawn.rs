@@ -410,8 +410,9 @@ async fn abort_stops_a_task_whose_handle_nobody_awaits<R: Runtime>(rt: R) {
 }
 
 #[anyrt::test]
-fn a_128_kib_future_spawned_from_a_2_mib_thread<R: Runtime>(rt: R) {
-    // A plain thread with std's default stack, as a test's own thread has.
+async fn a_128_kib_future_spawned_from_a_2_mib_thread<R: Runtime>(rt: R) {
+    // A plain thread with std's default stack, as a test's own thread has. (The body is
+    // async: its `join` blocks the test's thread, never a green worker.)
     let rt2 = rt.clone();
     let t = std::thread::Builder::new()
         .stack_size(2 << 20)
