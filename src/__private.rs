@@ -111,14 +111,16 @@ where
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __anyrt_test_on {
-    ($test:ident, $ty:ident, $name:ident, async, ($($ret:tt)*), ($cfg:expr)) => {
+    ($test:ident, $ty:ident, $name:ident, async, ($($ret:tt)*), ($cfg:expr), ($($attr:tt)*)) => {
         #[test]
+        $($attr)*
         fn $test() $($ret)* {
             $crate::__private::run_async_test($cfg, super::$name::<$crate::$ty>)
         }
     };
-    ($test:ident, $ty:ident, $name:ident, implicit, ($($ret:tt)*), ($cfg:expr)) => {
+    ($test:ident, $ty:ident, $name:ident, implicit, ($($ret:tt)*), ($cfg:expr), ($($attr:tt)*)) => {
         #[test]
+        $($attr)*
         fn $test() $($ret)* {
             $crate::__private::run_implicit_test($cfg, super::$name::<$crate::$ty>)
         }

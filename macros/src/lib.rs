@@ -140,13 +140,24 @@ fn expand_test(args: TokenStream2, item: ItemFn) -> syn::Result<TokenStream> {
         ReturnType::Default => quote!(),
         ReturnType::Type(arrow, ty) => quote!(#arrow #ty),
     };
+    // The function's attributes reach every stamped test: `should_panic` and `ignore` go
+    // there only, doc comments stay on the function, everything else goes to both.
+    let test_only =
+        |a: &syn::Attribute| a.path().is_ident("should_panic") || a.path().is_ident("ignore");
+    let for_tests: Vec<_> = item
+        .attrs
+        .iter()
+        .filter(|a| !a.path().is_ident("doc"))
+        .collect();
     let mut stamped = TokenStream2::new();
     for backend in ["tokio", "smol", "green"] {
         let mac = syn::Ident::new(&format!("__anyrt_test_{backend}"), Span::call_site());
-        stamped.extend(quote! { ::anyrt::#mac!(#name, #kind, (#ret), (#config)); });
+        stamped
+            .extend(quote! { ::anyrt::#mac!(#name, #kind, (#ret), (#config), (#(#for_tests)*)); });
     }
     let vis = &item.vis;
     let mut item = item.clone();
+    item.attrs.retain(|a| !test_only(a));
     item.attrs.push(syn::parse_quote!(#[allow(dead_code)]));
     let item = item.into_token_stream();
     Ok(quote! {

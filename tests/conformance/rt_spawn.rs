@@ -428,3 +428,18 @@ async fn a_128_kib_future_spawned_from_a_2_mib_thread<R: Runtime>(rt: R) {
         .unwrap();
     assert_eq!(t.join().unwrap().unwrap(), 128 * 1024);
 }
+
+/// Test attributes reach every stamped test: this one passes only because it panics.
+#[anyrt::test]
+#[should_panic(expected = "the body panicked on purpose")]
+async fn should_panic_reaches_every_backend<R: Runtime>(rt: R) {
+    rt.sleep(ms(1)).await;
+    panic!("the body panicked on purpose");
+}
+
+/// Ignored on every backend: run, it would fail.
+#[anyrt::test]
+#[ignore = "checks that #[ignore] reaches the stamped tests"]
+fn ignore_reaches_every_backend<R: Runtime>(rt: R) {
+    panic!("an ignored test ran on {}", rt.name());
+}
