@@ -130,6 +130,24 @@ fn expand_test(args: TokenStream2, item: ItemFn) -> syn::Result<TokenStream> {
             ),
         ));
     }
+    // The parameter is the runtime itself, by value: `rt: R`, not `rt: &R` or another type.
+    let (FnArg::Typed(param), GenericParam::Type(runtime)) = (&sig.inputs[0], type_params[0])
+    else {
+        unreachable!("checked above: one typed parameter, one type parameter");
+    };
+    let by_value = matches!(&*param.ty, syn::Type::Path(p)
+        if p.qself.is_none() && p.path.is_ident(&runtime.ident));
+    if !by_value {
+        let r = &runtime.ident;
+        return Err(syn::Error::new_spanned(
+            &param.ty,
+            format!(
+                "the runtime parameter of an #[anyrt::test] function is the runtime itself, \
+                 by value: `rt: {r}` (a runtime is a cheap handle: clone it where you need \
+                 another)"
+            ),
+        ));
+    }
     let name = &sig.ident;
     let kind = if sig.asyncness.is_some() {
         quote!(async)
