@@ -188,16 +188,25 @@ where
     let st = state.clone();
     let spawned = spawn_coroutine(stack_bytes, move || {
         let result = catch_panic(|| body(&st).unwrap_or_else(|| Err(JoinError::cancelled())));
-        // An abort that reached blocking-style code inside a poll unwinds as a panic, which
-        // is a cancellation all the same.
-        let aborted = st.aborted.load(SeqCst);
-        st.complete(if aborted {
-            Err(JoinError::cancelled())
+        let result = result.and_then(|r| r);
+        st.complete(if st.aborted.load(SeqCst) {
+            aborted(result)
         } else {
-            result.and_then(|r| r)
+            result
         });
     });
     green(state, spawned)
+}
+
+/// What the handle of an aborted async task reports, given how its loop ended: a
+/// cancellation, unless the future panicked as it was dropped (as Tokio reports it). An
+/// abort that reached blocking-style code inside a poll unwinds with [`task::Aborted`],
+/// which is a cancellation all the same.
+fn aborted<T>(result: Result<T, JoinError>) -> Result<T, JoinError> {
+    match result.map_err(JoinError::try_into_panic) {
+        Err(Ok(payload)) if !payload.is::<task::Aborted>() => Err(JoinError::panic(payload)),
+        _ => Err(JoinError::cancelled()),
+    }
 }
 
 /// Spawns blocking-style code as a coroutine.

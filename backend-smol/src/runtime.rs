@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyrt_core::Runtime;
 use anyrt_core::net::ToSocketAddrs;
 use anyrt_core::task::{
-    AsyncScope, AsyncTaskHandle, BOX_FUTURES_OVER, CatchPanic, EitherHandle, ThreadHandle,
+    AsyncScope, AsyncTaskHandle, BOX_FUTURES_OVER, CatchPanic, DropPanic, EitherHandle, ThreadHandle,
     assert_may_block, catch_panic, worker_threads,
 };
 use async_executor::Executor;
@@ -237,13 +237,21 @@ impl Runtime for Smol {
         let Some(ex) = guard.as_ref() else {
             return EitherHandle::Left(AsyncTaskHandle::cancelled());
         };
+        // A panic in the future's destructor is the task's panic, whenever it is dropped.
+        let report = DropPanic::new();
         let task = if std::mem::size_of::<F>() > BOX_FUTURES_OVER {
             // Boxed before the wrappers: each layer would otherwise copy it on the stack.
-            ex.spawn(CatchPanic::new(AsyncScope::new(Box::pin(future))))
+            ex.spawn(CatchPanic::with_drop_report(
+                AsyncScope::new(Box::pin(future)),
+                report.clone(),
+            ))
         } else {
-            ex.spawn(CatchPanic::new(AsyncScope::new(future)))
+            ex.spawn(CatchPanic::with_drop_report(
+                AsyncScope::new(future),
+                report.clone(),
+            ))
         };
-        EitherHandle::Left(AsyncTaskHandle::new(task))
+        EitherHandle::Left(AsyncTaskHandle::with_drop_report(task, report))
     }
 
     fn spawn_blocking<F, T>(&self, f: F) -> JoinHandle<T>

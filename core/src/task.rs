@@ -6,7 +6,7 @@ use std::future::Future;
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
@@ -327,21 +327,52 @@ pub fn assert_may_block(what: &str) {
 }
 
 pin_project_lite::pin_project! {
-    /// A future that turns a panic in `poll` into [`JoinError::panic`].
+    /// A future that turns a panic in `poll` into [`JoinError::panic`], and drops the
+    /// wrapped future as soon as it completes, so that a panic in its destructor is
+    /// reported the same way.
     ///
-    /// For backends whose executor does not catch panics itself.
+    /// For backends whose executor does not catch panics itself. Made with
+    /// [`with_drop_report`](CatchPanic::with_drop_report), it also catches a panic raised
+    /// when the future is dropped unfinished (its task aborted, or its runtime shut down)
+    /// and leaves it in a [`DropPanic`] for the task's handle to report.
     #[derive(Debug)]
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct CatchPanic<F> {
+        // `None` once it has completed (and been dropped).
         #[pin]
-        fut: F,
+        fut: Option<F>,
+        report: Option<Arc<DropPanic>>,
+    }
+
+    impl<F> PinnedDrop for CatchPanic<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Some(report) = this.report.as_deref() {
+                let mut fut = this.fut;
+                if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| fut.set(None))) {
+                    report.store(payload);
+                }
+            }
+        }
     }
 }
 
 impl<F> CatchPanic<F> {
     /// Wraps `fut`.
     pub fn new(fut: F) -> CatchPanic<F> {
-        CatchPanic { fut }
+        CatchPanic {
+            fut: Some(fut),
+            report: None,
+        }
+    }
+
+    /// Wraps `fut`; a panic raised when it is dropped before it completed goes to `report`
+    /// instead of unwinding out of the executor.
+    pub fn with_drop_report(fut: F, report: Arc<DropPanic>) -> CatchPanic<F> {
+        CatchPanic {
+            fut: Some(fut),
+            report: Some(report),
+        }
     }
 }
 
@@ -349,12 +380,55 @@ impl<F: Future> Future for CatchPanic<F> {
     type Output = Result<F::Output, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let fut = self.project().fut;
-        match panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-            Err(payload) => Poll::Ready(Err(JoinError::panic(payload))),
+        let mut slot = self.project().fut;
+        let Some(fut) = slot.as_mut().as_pin_mut() else {
+            // Polled after completion: the output is gone.
+            return Poll::Ready(Err(JoinError::cancelled()));
+        };
+        let out = match panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(v)) => Ok(v),
+            Err(payload) => Err(JoinError::panic(payload)),
+        };
+        // Dropped here, where a panic in its destructor is caught: the executor would drop
+        // it outside any `catch_unwind` (and async-task aborts the process then). The
+        // first panic wins; the output of a future whose destructor panicked is dropped.
+        match panic::catch_unwind(AssertUnwindSafe(|| slot.set(None))) {
+            Ok(()) => Poll::Ready(out),
+            Err(payload) => {
+                let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(out)));
+                Poll::Ready(Err(JoinError::panic(payload)))
+            }
         }
+    }
+}
+
+/// Where a [`CatchPanic`] made with [`with_drop_report`](CatchPanic::with_drop_report)
+/// leaves a panic raised while its unfinished future was dropped; the task's handle
+/// ([`AsyncTaskHandle::with_drop_report`]) reports it instead of a cancellation, as Tokio
+/// does.
+#[derive(Debug, Default)]
+pub struct DropPanic {
+    payload: Mutex<Option<Box<dyn Any + Send + 'static>>>,
+}
+
+impl DropPanic {
+    /// An empty report, to share between a task's [`CatchPanic`] and its handle.
+    pub fn new() -> Arc<DropPanic> {
+        Arc::default()
+    }
+
+    fn store(&self, payload: Box<dyn Any + Send + 'static>) {
+        let mut slot = self.payload.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() {
+            *slot = Some(payload);
+        }
+    }
+
+    /// Takes the panic, if one was raised: how a cancelled task really ended.
+    fn take(&self) -> Option<JoinError> {
+        let payload = self.payload.lock().unwrap_or_else(|e| e.into_inner()).take();
+        payload.map(JoinError::panic)
     }
 }
 
@@ -369,6 +443,9 @@ impl<F: Future> Future for CatchPanic<F> {
 pub struct AsyncTaskHandle<T> {
     // Only `abort` and `is_finished` lock; `poll` has `&mut` access.
     state: Mutex<TaskState<T>>,
+    // Where the task's wrapper leaves a panic raised while its future was dropped
+    // unfinished: such a task reports that panic, not a cancellation.
+    report: Option<Arc<DropPanic>>,
 }
 
 type Output<T> = Option<Result<T, JoinError>>;
@@ -395,6 +472,20 @@ impl<T> AsyncTaskHandle<T> {
     pub fn new(task: async_task::Task<Result<T, JoinError>>) -> Self {
         AsyncTaskHandle {
             state: Mutex::new(TaskState::Running(task.fallible())),
+            report: None,
+        }
+    }
+
+    /// Wraps `task`, whose future is a [`CatchPanic`] made with
+    /// [`CatchPanic::with_drop_report`]`(_, report)`: if that future panics while it is
+    /// dropped unfinished (aborted, or at shutdown), awaiting the handle yields that panic.
+    pub fn with_drop_report(
+        task: async_task::Task<Result<T, JoinError>>,
+        report: Arc<DropPanic>,
+    ) -> Self {
+        AsyncTaskHandle {
+            state: Mutex::new(TaskState::Running(task.fallible())),
+            report: Some(report),
         }
     }
 
@@ -402,6 +493,7 @@ impl<T> AsyncTaskHandle<T> {
     pub fn cancelled() -> Self {
         AsyncTaskHandle {
             state: Mutex::new(TaskState::Done),
+            report: None,
         }
     }
 }
@@ -422,8 +514,15 @@ impl<T: Send + 'static> Future for AsyncTaskHandle<T> {
             TaskState::Done => None,
         };
         *state = TaskState::Done;
-        // `None`: cancelled (aborted, or the executor dropped it at shutdown).
-        Poll::Ready(out.unwrap_or_else(|| Err(JoinError::cancelled())))
+        // `None`: cancelled (aborted, or the executor dropped it at shutdown), unless its
+        // future panicked as it was dropped.
+        Poll::Ready(out.unwrap_or_else(|| {
+            Err(self
+                .report
+                .as_ref()
+                .and_then(|r| r.take())
+                .unwrap_or_else(JoinError::cancelled))
+        }))
     }
 }
 

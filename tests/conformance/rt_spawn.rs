@@ -443,3 +443,76 @@ async fn should_panic_reaches_every_backend<R: Runtime>(rt: R) {
 fn ignore_reaches_every_backend<R: Runtime>(rt: R) {
     panic!("an ignored test ran on {}", rt.name());
 }
+
+/// A future that completes (at once, or never) and panics when it is dropped.
+struct PanicsWhenDropped {
+    message: &'static str,
+    ready: Option<u32>,
+}
+
+impl std::future::Future for PanicsWhenDropped {
+    type Output = u32;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<u32> {
+        match self.ready {
+            Some(v) => std::task::Poll::Ready(v),
+            None => std::task::Poll::Pending,
+        }
+    }
+}
+
+impl Drop for PanicsWhenDropped {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("{}", self.message);
+        }
+    }
+}
+
+#[anyrt::test]
+async fn a_panic_in_a_futures_drop_is_reported_and_the_runtime_serves_on<R: Runtime>(rt: R) {
+    // Dropped by the runtime once it has completed.
+    let done = rt.spawn(PanicsWhenDropped {
+        message: "dropped after completion",
+        ready: Some(1),
+    });
+    let err = rt.timeout(PROMPT, done).await.unwrap().unwrap_err();
+    assert!(err.is_panic(), "{err:?}");
+    assert!(err.to_string().contains("dropped after completion"), "{err}");
+
+    // Dropped because it was aborted.
+    let (started_tx, started_rx) = async_channel::bounded(1);
+    let aborted = rt.spawn(async move {
+        started_tx.send(()).await.unwrap();
+        PanicsWhenDropped {
+            message: "dropped on abort",
+            ready: None,
+        }
+        .await
+    });
+    started_rx.recv().await.unwrap();
+    aborted.abort();
+    let err = rt.timeout(PROMPT, aborted).await.unwrap().unwrap_err();
+    assert!(err.is_panic(), "{err:?}");
+    assert!(err.to_string().contains("dropped on abort"), "{err}");
+
+    // The runtime serves on: tasks on every worker, timers, blocking jobs.
+    let handles: Vec<_> = (0..16u32)
+        .map(|i| {
+            let rt2 = rt.clone();
+            rt.spawn(async move {
+                rt2.sleep(ms(1)).await;
+                i
+            })
+        })
+        .collect();
+    let mut sum = 0;
+    for h in handles {
+        sum += rt.timeout(PROMPT, h).await.unwrap().unwrap();
+    }
+    assert_eq!(sum, (0..16).sum::<u32>());
+    assert_eq!(rt.spawn_blocking(|| 9).await.unwrap(), 9);
+}
