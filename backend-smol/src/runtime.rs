@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use anyrt_core::Runtime;
 use anyrt_core::net::ToSocketAddrs;
 use anyrt_core::task::{
-    AsyncScope, AsyncTaskHandle, BOX_FUTURES_OVER, CatchPanic, DropPanic, EitherHandle, ThreadHandle,
-    assert_may_block, catch_panic, worker_threads,
+    AsyncScope, AsyncTaskHandle, BOX_FUTURES_OVER, CatchPanic, DropPanic, EitherHandle,
+    ThreadHandle, assert_may_block, catch_panic, worker_threads,
 };
 use async_executor::Executor;
 use async_io::Async;
@@ -197,14 +197,6 @@ impl Smol {
             std::mem::take(&mut *self.inner.workers.lock().unwrap_or_else(|e| e.into_inner()));
         stop(executor, &self.inner.stop, workers);
     }
-
-    fn is_shut_down(&self) -> bool {
-        self.inner
-            .executor
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_none()
-    }
 }
 
 impl Default for Smol {
@@ -222,6 +214,14 @@ impl Runtime for Smol {
 
     fn name(&self) -> &'static str {
         "smol"
+    }
+
+    fn is_shut_down(&self) -> bool {
+        self.inner
+            .executor
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none()
     }
 
     fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>

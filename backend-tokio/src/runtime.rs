@@ -1,6 +1,7 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -32,6 +33,8 @@ pub struct Tokio {
 struct Inner {
     handle: tokio::runtime::Handle,
     owned: Mutex<Option<tokio::runtime::Runtime>>,
+    /// Set by `shutdown`: implicit threads are no longer started.
+    shut_down: AtomicBool,
 }
 
 impl Drop for Inner {
@@ -92,6 +95,7 @@ impl Builder {
             inner: Arc::new(Inner {
                 handle: rt.handle().clone(),
                 owned: Mutex::new(Some(rt)),
+                shut_down: AtomicBool::new(false),
             }),
         })
     }
@@ -123,6 +127,7 @@ impl Tokio {
             inner: Arc::new(Inner {
                 handle,
                 owned: Mutex::new(None),
+                shut_down: AtomicBool::new(false),
             }),
         }
     }
@@ -137,6 +142,9 @@ impl Tokio {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take();
+        if owned.is_some() {
+            self.inner.shut_down.store(true, Ordering::Release);
+        }
         stop(owned);
     }
 
@@ -191,6 +199,10 @@ impl Runtime for Tokio {
         "tokio"
     }
 
+    fn is_shut_down(&self) -> bool {
+        self.inner.shut_down.load(Ordering::Acquire)
+    }
+
     fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -212,6 +224,10 @@ impl Runtime for Tokio {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        if self.is_shut_down() {
+            // As tokio does for its own spawns: cancelled, and `f` never runs.
+            return EitherHandle::Right(ThreadHandle::cancelled());
+        }
         let handle = self.inner.handle.clone();
         EitherHandle::Right(ThreadHandle::spawn("anyrt-implicit", move || {
             // Inside the runtime's context, so tokio-ecosystem code works here too.

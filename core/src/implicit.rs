@@ -67,8 +67,30 @@ where
 }
 
 /// Blocks the implicit thread for `duration` (never less).
+///
+/// It cannot fail: once `rt` is shut down ([`Runtime::is_shut_down`]) there is no timer
+/// left to wait on, and it sleeps the OS thread that an implicit thread is on such a
+/// backend.
 pub fn sleep<R: Runtime>(rt: &R, duration: Duration) {
-    rt.block_on(rt.sleep(duration));
+    if rt.is_shut_down() {
+        std::thread::sleep(duration);
+    } else {
+        rt.block_on(rt.sleep(duration));
+    }
+}
+
+/// `Ok` while `rt` runs. Once it is shut down, the socket calls of an implicit thread that
+/// outlived it fail with this error (kind `Other`), on every backend alike, instead of
+/// panicking in the backend's reactor (Tokio) or working on (Smol).
+fn running<R: Runtime>(rt: &R) -> io::Result<()> {
+    if rt.is_shut_down() {
+        Err(io::Error::other(format!(
+            "the {} runtime of this blocking-style socket was shut down",
+            rt.name()
+        )))
+    } else {
+        Ok(())
+    }
 }
 
 /// Runs async code from implicit code, blocking until it completes.
@@ -131,6 +153,7 @@ pub struct TcpListener<R: Runtime> {
 impl<R: Runtime> TcpListener<R> {
     /// Binds a listener (host names are resolved off the runtime's workers).
     pub fn bind<A: ToSocketAddrs>(rt: &R, addr: A) -> io::Result<Self> {
+        running(rt)?;
         let inner = rt.block_on(rt.tcp_listen(addr))?;
         Ok(TcpListener {
             rt: rt.clone(),
@@ -140,6 +163,7 @@ impl<R: Runtime> TcpListener<R> {
 
     /// Blocks until a connection arrives.
     pub fn accept(&self) -> io::Result<(TcpStream<R>, SocketAddr)> {
+        running(&self.rt)?;
         let (s, addr) = self.rt.block_on(net::TcpListener::accept(&self.inner))?;
         Ok((TcpStream::new(self.rt.clone(), s), addr))
     }
@@ -208,6 +232,7 @@ impl<R: Runtime> TcpStream<R> {
 
     /// Connects, trying each resolved address in turn.
     pub fn connect<A: ToSocketAddrs>(rt: &R, addr: A) -> io::Result<Self> {
+        running(rt)?;
         let inner = rt.block_on(rt.tcp_connect(addr))?;
         Ok(TcpStream::new(rt.clone(), inner))
     }
@@ -303,6 +328,7 @@ fn with_timeout<R: Runtime, T>(
     timeout: &AtomicU64,
     fut: impl Future<Output = io::Result<T>>,
 ) -> io::Result<T> {
+    running(rt)?;
     match load_timeout(timeout) {
         None => rt.block_on(fut),
         Some(d) => rt.block_on(rt.timeout(d, fut))?,
@@ -314,6 +340,7 @@ impl<R: Runtime> Read for TcpStream<R> {
         // The backend's direct path (Green: the syscall and may's own wait, as a may socket
         // does), when it has one here and no timeout is set.
         if load_timeout(&self.read_timeout).is_none()
+            && !self.rt.is_shut_down()
             && let Some(r) = net::TcpStream::__implicit_read(&self.inner, buf)
         {
             return r;
@@ -325,6 +352,7 @@ impl<R: Runtime> Read for TcpStream<R> {
 impl<R: Runtime> Write for TcpStream<R> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if load_timeout(&self.write_timeout).is_none()
+            && !self.rt.is_shut_down()
             && let Some(r) = net::TcpStream::__implicit_write(&self.inner, buf)
         {
             return r;
@@ -355,6 +383,7 @@ pub struct UdpSocket<R: Runtime> {
 impl<R: Runtime> UdpSocket<R> {
     /// Binds a socket.
     pub fn bind<A: ToSocketAddrs>(rt: &R, addr: A) -> io::Result<Self> {
+        running(rt)?;
         let inner = rt.block_on(rt.udp_bind(addr))?;
         Ok(UdpSocket {
             rt: rt.clone(),
@@ -364,28 +393,33 @@ impl<R: Runtime> UdpSocket<R> {
 
     /// Sends one datagram to `target`.
     pub fn send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
+        running(&self.rt)?;
         self.rt
             .block_on(net::UdpSocket::send_to(&self.inner, buf, target))
     }
 
     /// Blocks until a datagram arrives; returns its length and sender.
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        running(&self.rt)?;
         self.rt
             .block_on(net::UdpSocket::recv_from(&self.inner, buf))
     }
 
     /// Sets the default peer.
     pub fn connect(&self, addr: SocketAddr) -> io::Result<()> {
+        running(&self.rt)?;
         self.rt.block_on(net::UdpSocket::connect(&self.inner, addr))
     }
 
     /// Sends one datagram to the connected peer.
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        running(&self.rt)?;
         self.rt.block_on(net::UdpSocket::send(&self.inner, buf))
     }
 
     /// Blocks until a datagram from the connected peer arrives.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        running(&self.rt)?;
         self.rt.block_on(net::UdpSocket::recv(&self.inner, buf))
     }
 

@@ -71,6 +71,31 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     /// coroutine.
     fn block_on<F: Future>(&self, future: F) -> F::Output;
 
+    /// Returns `true` once the runtime has been shut down (`Tokio::shutdown`,
+    /// `Smol::shutdown`); a runtime that cannot be shut down (Green) always returns
+    /// `false`.
+    ///
+    /// After shutdown every spawn (`spawn`, `spawn_blocking`, `spawn_implicit`) returns a
+    /// handle that reports cancellation, and its future or closure never runs. An
+    /// implicit thread that outlives the shutdown gets an [`io::Error`] of kind
+    /// [`io::ErrorKind::Other`] from its next socket call ([`crate::implicit`]), while
+    /// [`implicit::sleep`](crate::implicit::sleep), which cannot fail, goes on sleeping
+    /// its OS thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    ///
+    /// /// Starts background work unless the runtime is gone.
+    /// fn start_flusher<R: Runtime>(rt: &R) -> Option<R::JoinHandle<()>> {
+    ///     (!rt.is_shut_down()).then(|| rt.spawn(async { /* flush buffers */ }))
+    /// }
+    /// ```
+    fn is_shut_down(&self) -> bool {
+        false
+    }
+
     /// The runtime's clock.
     fn now(&self) -> Instant {
         Instant::now()

@@ -6,8 +6,8 @@ use std::future::Future;
 use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use futures_channel::oneshot;
@@ -202,6 +202,12 @@ impl<T: Send + 'static> ThreadHandle<T> {
                 "failed to spawn an OS thread for the task: {e}"
             )))),
         }
+    }
+
+    /// A handle whose closure never ran: it reports cancellation (e.g. spawned after
+    /// the runtime shut down).
+    pub fn cancelled() -> ThreadHandle<T> {
+        ThreadHandle::failed(JoinError::cancelled())
     }
 
     fn failed(err: JoinError) -> ThreadHandle<T> {
@@ -427,7 +433,11 @@ impl DropPanic {
 
     /// Takes the panic, if one was raised: how a cancelled task really ended.
     fn take(&self) -> Option<JoinError> {
-        let payload = self.payload.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let payload = self
+            .payload
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         payload.map(JoinError::panic)
     }
 }

@@ -481,7 +481,10 @@ async fn a_panic_in_a_futures_drop_is_reported_and_the_runtime_serves_on<R: Runt
     });
     let err = rt.timeout(PROMPT, done).await.unwrap().unwrap_err();
     assert!(err.is_panic(), "{err:?}");
-    assert!(err.to_string().contains("dropped after completion"), "{err}");
+    assert!(
+        err.to_string().contains("dropped after completion"),
+        "{err}"
+    );
 
     // Dropped because it was aborted.
     let (started_tx, started_rx) = async_channel::bounded(1);
