@@ -7,7 +7,7 @@
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{ToTokens, quote};
-use syn::{FnArg, GenericParam, ItemFn, ReturnType, parse_macro_input};
+use syn::{FnArg, GenericParam, ItemFn, parse_macro_input};
 
 /// Runs one test body on every backend the `anyrt` crate has enabled.
 ///
@@ -25,6 +25,10 @@ use syn::{FnArg, GenericParam, ItemFn, ReturnType, parse_macro_input};
 ///
 /// Settings, all optional:
 ///
+/// * `timeout = "10s"` (a whole number of `ms`, `s` or `min`): the test fails, naming the
+///   backend, if it is still running then, instead of hanging the test run. The default
+///   is 60 s. The body runs on a thread of its own (named after the test); a test that
+///   times out leaves that thread behind;
 /// * `green_stack_size = BYTES`: the coroutine stack of the test's Green tasks (the
 ///   test's own body included), for a test that needs more than the default 1 MiB;
 /// * `green_workers = N`: may's worker count. may's scheduler is process-wide, so this
@@ -32,6 +36,9 @@ use syn::{FnArg, GenericParam, ItemFn, ReturnType, parse_macro_input};
 ///   another count fails with an error saying so (give such a test a binary of its own).
 ///
 /// ```ignore
+/// #[anyrt::test(timeout = "5s")]
+/// async fn quick<R: anyrt::Runtime>(rt: R) { /* fails if it takes longer than 5 s */ }
+///
 /// #[anyrt::test(green_stack_size = 8 << 20)]
 /// async fn deep<R: anyrt::Runtime>(rt: R) { /* deep recursion */ }
 /// ```
@@ -73,8 +80,16 @@ fn test_config(args: TokenStream2) -> syn::Result<TokenStream2> {
         .parse2(args)?;
     let mut stack = quote!(::core::option::Option::None);
     let mut workers = quote!(::core::option::Option::None);
+    let mut timeout = quote!(::core::option::Option::None);
     for pair in pairs {
         let value = &pair.value;
+        if pair.path.is_ident("timeout") {
+            let millis = timeout_millis(value)?;
+            timeout = quote!(::core::option::Option::Some(
+                ::core::time::Duration::from_millis(#millis)
+            ));
+            continue;
+        }
         let slot = if pair.path.is_ident("green_stack_size") {
             &mut stack
         } else if pair.path.is_ident("green_workers") {
@@ -82,8 +97,8 @@ fn test_config(args: TokenStream2) -> syn::Result<TokenStream2> {
         } else {
             return Err(syn::Error::new_spanned(
                 &pair.path,
-                "unknown #[anyrt::test] setting: expected `green_stack_size = BYTES` or \
-                 `green_workers = N`",
+                "unknown #[anyrt::test] setting: expected `timeout = \"10s\"`, \
+                 `green_stack_size = BYTES` or `green_workers = N`",
             ));
         };
         *slot = quote!(::core::option::Option::Some(#value));
@@ -91,7 +106,42 @@ fn test_config(args: TokenStream2) -> syn::Result<TokenStream2> {
     Ok(quote!(&::anyrt::__private::TestConfig {
         green_stack_size: #stack,
         green_workers: #workers,
+        timeout: #timeout,
     }))
+}
+
+/// The milliseconds of a `timeout = "…"` setting: a whole number followed by `ms`, `s` or
+/// `min`.
+fn timeout_millis(value: &syn::Expr) -> syn::Result<u64> {
+    let bad = || {
+        syn::Error::new_spanned(
+            value,
+            "`timeout` takes a string: a positive whole number and a unit, `ms`, `s` or \
+             `min` (`timeout = \"10s\"`)",
+        )
+    };
+    let syn::Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Str(text),
+        ..
+    }) = value
+    else {
+        return Err(bad());
+    };
+    let text = text.value();
+    let text = text.trim();
+    let digits = text.len() - text.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let scale = match unit.trim() {
+        "ms" => 1,
+        "s" => 1_000,
+        "min" => 60_000,
+        _ => return Err(bad()),
+    };
+    match number.checked_mul(scale) {
+        Some(millis) if millis > 0 => Ok(millis),
+        _ => Err(bad()),
+    }
 }
 
 fn expand_test(args: TokenStream2, item: ItemFn) -> syn::Result<TokenStream> {
@@ -154,10 +204,6 @@ fn expand_test(args: TokenStream2, item: ItemFn) -> syn::Result<TokenStream> {
     } else {
         quote!(implicit)
     };
-    let ret = match &sig.output {
-        ReturnType::Default => quote!(),
-        ReturnType::Type(arrow, ty) => quote!(#arrow #ty),
-    };
     // The function's attributes reach every stamped test: `should_panic` and `ignore` go
     // there only, doc comments stay on the function, everything else goes to both.
     let test_only =
@@ -170,8 +216,7 @@ fn expand_test(args: TokenStream2, item: ItemFn) -> syn::Result<TokenStream> {
     let mut stamped = TokenStream2::new();
     for backend in ["tokio", "smol", "green"] {
         let mac = syn::Ident::new(&format!("__anyrt_test_{backend}"), Span::call_site());
-        stamped
-            .extend(quote! { ::anyrt::#mac!(#name, #kind, (#ret), (#config), (#(#for_tests)*)); });
+        stamped.extend(quote! { ::anyrt::#mac!(#name, #kind, (#config), (#(#for_tests)*)); });
     }
     let vis = &item.vis;
     let mut item = item.clone();

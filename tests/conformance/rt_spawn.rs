@@ -519,3 +519,35 @@ async fn a_panic_in_a_futures_drop_is_reported_and_the_runtime_serves_on<R: Runt
     assert_eq!(sum, (0..16).sum::<u32>());
     assert_eq!(rt.spawn_blocking(|| 9).await.unwrap(), 9);
 }
+
+/// A test that hangs fails at its timeout, naming the backend, instead of hanging the run
+/// (this one on purpose, after 1 s).
+#[anyrt::test(timeout = "1s")]
+#[should_panic(expected = "the test timed out on the")]
+async fn a_test_that_hangs_fails_at_its_timeout<R: Runtime>(rt: R) {
+    rt.sleep(std::time::Duration::from_secs(3600)).await;
+}
+
+/// The same for a blocking-style test.
+#[anyrt::test(timeout = "500ms")]
+#[should_panic(expected = "still running after 500ms")]
+fn a_blocking_style_test_that_hangs_fails_at_its_timeout<R: Runtime>(rt: R) {
+    anyrt::implicit::sleep(&rt, std::time::Duration::from_secs(3600));
+}
+
+/// A test's result reaches the harness from the body's thread, even when its error type
+/// is not `Send`.
+#[anyrt::test]
+async fn a_test_returning_ok_passes<R: Runtime>(rt: R) -> Result<(), Box<dyn std::error::Error>> {
+    rt.sleep(ms(1)).await;
+    Ok(())
+}
+
+#[anyrt::test]
+#[should_panic(expected = "non-zero status code")]
+async fn a_test_returning_an_error_fails<R: Runtime>(
+    rt: R,
+) -> Result<(), Box<dyn std::error::Error>> {
+    rt.sleep(ms(1)).await;
+    Err("the body failed on purpose".into())
+}
