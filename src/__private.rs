@@ -228,6 +228,29 @@ macro_rules! __anyrt_test_green {
     ($($t:tt)*) => {};
 }
 
+/// Expanded once by every `#[anyrt::test]`: nothing when the facade has a backend, a
+/// compile error naming the features otherwise (the test would be stamped for no backend,
+/// and `cargo test` would report it as passed without running it).
+#[cfg(any(feature = "tokio", feature = "smol", feature = "green"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __anyrt_test_needs_a_backend {
+    () => {};
+}
+#[cfg(not(any(feature = "tokio", feature = "smol", feature = "green")))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __anyrt_test_needs_a_backend {
+    () => {
+        ::core::compile_error!(
+            "#[anyrt::test] needs a backend to run the test on, and anyrt has none enabled: \
+             enable anyrt's `tokio`, `smol` or `green` feature (or `full`) for the tests, \
+             e.g. in Cargo.toml: [dev-dependencies] anyrt = { version = \"0.1\", \
+             features = [\"tokio\"] }"
+        );
+    };
+}
+
 /// The body of `#[anyrt::main]`.
 #[cfg(any(feature = "tokio", feature = "smol", feature = "green"))]
 #[doc(hidden)]

@@ -228,6 +228,7 @@ fn expand_test(args: TokenStream2, item: ItemFn) -> syn::Result<TokenStream> {
         #[cfg(test)]
         #[allow(non_snake_case)]
         #vis mod #name {
+            ::anyrt::__anyrt_test_needs_a_backend!();
             #stamped
         }
     }
