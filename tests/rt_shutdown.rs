@@ -42,11 +42,13 @@ fn spawns_after_shutdown_are_cancelled<R: Runtime>(rt: R, shutdown: impl Fn(&R))
 fn an_implicit_thread_outlives_shutdown<R: Runtime>(rt: R, shutdown: impl Fn(&R)) {
     let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = server.local_addr().unwrap();
+    let (connected_tx, connected_rx) = mpsc::channel::<()>();
     let (go_tx, go_rx) = mpsc::channel::<()>();
     let (report_tx, report_rx) = mpsc::channel();
     let rt2 = rt.clone();
     let _thread = implicit::spawn(&rt, move || {
         let mut stream = implicit::TcpStream::connect(&rt2, addr).unwrap();
+        connected_tx.send(()).unwrap();
         go_rx.recv().unwrap();
         // The runtime is shut down now.
         let t0 = Instant::now();
@@ -62,6 +64,7 @@ fn an_implicit_thread_outlives_shutdown<R: Runtime>(rt: R, shutdown: impl Fn(&R)
         report_tx.send((slept, read, connect, bind)).unwrap();
     });
     let (_peer, _) = server.accept().unwrap();
+    connected_rx.recv_timeout(PROMPT).unwrap();
     shutdown(&rt);
     go_tx.send(()).unwrap();
     let (slept, read, connect, bind) = report_rx
