@@ -25,7 +25,10 @@
 //! backend guarantees.
 #![forbid(unsafe_code)]
 
-pub use anyrt_core::*;
+pub use anyrt_core::{
+    Elapsed, Interval, JoinError, JoinHandle, Runtime, RuntimeExt, Timeout, YieldNow, implicit, io,
+    net, prelude, task, time,
+};
 pub use anyrt_macros::{main, test};
 
 #[cfg(feature = "green")]

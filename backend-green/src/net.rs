@@ -410,7 +410,7 @@ pub struct TcpListener {
 impl TcpListener {
     pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
         Ok(TcpListener {
-            src: Source::new(anyrt_core::net::bind_tcp_listener(addr)?)?,
+            src: Source::new(anyrt_core::backend::bind_tcp_listener(addr)?)?,
         })
     }
 }
@@ -508,11 +508,11 @@ impl anyrt_core::net::TcpStream for TcpStream {
         self.src.get().shutdown(how)
     }
 
-    fn __implicit_read(&self, buf: &mut [u8]) -> Option<io::Result<usize>> {
+    fn direct_blocking_read(&self, buf: &mut [u8]) -> Option<io::Result<usize>> {
         self.src.direct(|mut s| s.read(buf))
     }
 
-    fn __implicit_write(&self, buf: &[u8]) -> Option<io::Result<usize>> {
+    fn direct_blocking_write(&self, buf: &[u8]) -> Option<io::Result<usize>> {
         self.src.direct(|mut s| s.write(buf))
     }
 }

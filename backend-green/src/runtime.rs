@@ -1,12 +1,11 @@
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyrt_core::Runtime;
+use anyrt_core::backend::{catch_panic, each_addr, worker_threads};
 use anyrt_core::net::ToSocketAddrs;
-use anyrt_core::task::{catch_panic, worker_threads};
 
 use crate::net::{TcpListener, TcpStream, UdpSocket};
 use crate::spawn::{self, JoinHandle};
@@ -238,34 +237,20 @@ impl Runtime for Green {
         &self,
         addr: A,
     ) -> impl Future<Output = io::Result<TcpListener>> + Send {
-        let query = addr.to_addr_query();
-        let rt = *self;
-        async move {
-            query
-                .try_each(&rt, |a: SocketAddr| async move { TcpListener::bind(a) })
-                .await
-        }
+        each_addr(self, addr, |a| async move { TcpListener::bind(a) })
     }
 
     fn tcp_connect<A: ToSocketAddrs>(
         &self,
         addr: A,
     ) -> impl Future<Output = io::Result<TcpStream>> + Send {
-        let query = addr.to_addr_query();
-        let rt = *self;
-        async move { query.try_each(&rt, TcpStream::connect).await }
+        each_addr(self, addr, TcpStream::connect)
     }
 
     fn udp_bind<A: ToSocketAddrs>(
         &self,
         addr: A,
     ) -> impl Future<Output = io::Result<UdpSocket>> + Send {
-        let query = addr.to_addr_query();
-        let rt = *self;
-        async move {
-            query
-                .try_each(&rt, |a: SocketAddr| async move { UdpSocket::bind(a) })
-                .await
-        }
+        each_addr(self, addr, |a| async move { UdpSocket::bind(a) })
     }
 }

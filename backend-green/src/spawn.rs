@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake};
 
 use anyrt_core::JoinError;
-use anyrt_core::task::{AsyncTaskHandle, CatchPanic, EitherHandle, catch_panic};
+use anyrt_core::backend::{AsyncTaskHandle, CatchPanic, TaskOrThread, catch_panic};
 use futures_util::task::AtomicWaker;
 
 use crate::task::{self, Core, Owner, lock};
@@ -148,7 +148,7 @@ impl<T> JoinState<T> {
 }
 
 fn spawn_failed(e: io::Error) -> JoinError {
-    JoinError::panic(Box::new(format!(
+    anyrt_core::backend::panicked(Box::new(format!(
         "anyrt-green: cannot spawn a coroutine: {e}"
     )))
 }
@@ -167,7 +167,7 @@ where
     F::Output: Send + 'static,
 {
     // Up to this size pinned on the coroutine's stack, larger ones on the heap.
-    if std::mem::size_of::<F>() <= anyrt_core::task::BOX_FUTURES_OVER {
+    if std::mem::size_of::<F>() <= anyrt_core::backend::BOX_FUTURES_OVER {
         spawn_loop(stack_bytes, move |st| {
             let fut = std::pin::pin!(CatchPanic::new(fut));
             task::run(st.clone(), fut)
@@ -187,7 +187,8 @@ where
     let state = JoinState::new(false);
     let st = state.clone();
     let spawned = spawn_coroutine(stack_bytes, move || {
-        let result = catch_panic(|| body(&st).unwrap_or_else(|| Err(JoinError::cancelled())));
+        let result =
+            catch_panic(|| body(&st).unwrap_or_else(|| Err(anyrt_core::backend::cancelled())));
         let result = result.and_then(|r| r);
         st.complete(if st.aborted.load(SeqCst) {
             aborted(result)
@@ -204,8 +205,10 @@ where
 /// which is a cancellation all the same.
 fn aborted<T>(result: Result<T, JoinError>) -> Result<T, JoinError> {
     match result.map_err(JoinError::try_into_panic) {
-        Err(Ok(payload)) if !payload.is::<task::Aborted>() => Err(JoinError::panic(payload)),
-        _ => Err(JoinError::cancelled()),
+        Err(Ok(payload)) if !payload.is::<task::Aborted>() => {
+            Err(anyrt_core::backend::panicked(payload))
+        }
+        _ => Err(anyrt_core::backend::cancelled()),
     }
 }
 
@@ -232,7 +235,7 @@ where
 
 /// The [`anyrt_core::JoinHandle`] of the Green backend: a green task (async or implicit)
 /// or a `spawn_blocking` job on the `blocking` pool. Dropping it detaches the task.
-pub type JoinHandle<T> = EitherHandle<GreenHandle<T>, AsyncTaskHandle<T>>;
+pub type JoinHandle<T> = TaskOrThread<GreenHandle<T>, AsyncTaskHandle<T>>;
 
 /// The handle of a task running on a may coroutine.
 #[derive(Debug)]
@@ -253,7 +256,7 @@ impl<T: Send + 'static> Future for GreenHandle<T> {
         }
         // Polled again after it returned: the output is gone; report cancellation.
         let out = lock(&state.output).take();
-        Poll::Ready(out.unwrap_or_else(|| Err(JoinError::cancelled())))
+        Poll::Ready(out.unwrap_or_else(|| Err(anyrt_core::backend::cancelled())))
     }
 }
 
@@ -266,7 +269,7 @@ impl<T: Send + 'static> anyrt_core::JoinHandle<T> for GreenHandle<T> {
         state.aborted.store(true, SeqCst);
         if state.implicit {
             // Its next (or current) blocking-style call unwinds.
-            state.complete(Err(JoinError::cancelled()));
+            state.complete(Err(anyrt_core::backend::cancelled()));
         }
         // The loop checks `aborted` before every poll; a loop waiting in blocking-style
         // code is woken to see it.
@@ -282,10 +285,10 @@ fn green<T>(state: Arc<JoinState<T>>, spawned: io::Result<()>) -> JoinHandle<T> 
     if let Err(e) = spawned {
         state.complete(Err(spawn_failed(e)));
     }
-    EitherHandle::Left(GreenHandle { state })
+    TaskOrThread::Task(GreenHandle { state })
 }
 
 /// A `spawn_blocking` job's handle.
 pub(crate) fn blocking<T>(task: async_task::Task<Result<T, JoinError>>) -> JoinHandle<T> {
-    EitherHandle::Right(AsyncTaskHandle::new(task))
+    TaskOrThread::Thread(AsyncTaskHandle::new(task))
 }

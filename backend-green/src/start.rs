@@ -139,7 +139,7 @@ fn install_panic_filter() {
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let refused = anyrt_core::task::panic_message(info.payload())
+            let refused = anyrt_core::backend::panic_message(info.payload())
                 .is_some_and(|m| m.starts_with(STACK_REFUSED));
             if !refused {
                 previous(info);
@@ -150,7 +150,7 @@ fn install_panic_filter() {
 
 /// The error for a spawn in which may panicked (`payload`).
 pub(crate) fn spawn_panicked(stack_bytes: usize, payload: &(dyn Any + Send)) -> io::Error {
-    let what = anyrt_core::task::panic_message(payload).unwrap_or_else(|| "a panic".into());
+    let what = anyrt_core::backend::panic_message(payload).unwrap_or_else(|| "a panic".into());
     if what.starts_with(STACK_REFUSED) {
         return stack_refused(stack_bytes, &what);
     }

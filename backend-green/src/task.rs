@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
 
-use anyrt_core::task::set_polling_async;
+use anyrt_core::backend::set_polling_async;
 use may::io::WaitIoWaker;
 use may::sync::Blocker;
 
@@ -489,7 +489,7 @@ pub(crate) fn enter_implicit(owner: Arc<dyn Owner>) {
 pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
     let in_coroutine = may::coroutine::is_coroutine();
     if !in_coroutine {
-        anyrt_core::task::assert_may_block("`Green::block_on` (or anyrt::implicit on Green)");
+        anyrt_core::backend::assert_may_block("`Green::block_on` (or anyrt::implicit on Green)");
     }
     let fut = std::pin::pin!(fut);
     // One lookup: the cell is the coroutine's own (or, on a plain thread, the thread's),

@@ -1,16 +1,15 @@
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyrt_core::Runtime;
-use anyrt_core::net::ToSocketAddrs;
-use anyrt_core::task::{
-    AsyncScope, AsyncTaskHandle, BOX_FUTURES_OVER, CatchPanic, DropPanic, EitherHandle,
-    ThreadHandle, assert_may_block, catch_panic, worker_threads,
+use anyrt_core::backend::{
+    AsyncScope, AsyncTaskHandle, BOX_FUTURES_OVER, CatchPanic, DropPanic, TaskOrThread,
+    ThreadHandle, assert_may_block, bind_tcp_listener, catch_panic, each_addr, worker_threads,
 };
+use anyrt_core::net::ToSocketAddrs;
 use async_executor::Executor;
 use async_io::Async;
 
@@ -157,7 +156,7 @@ fn start_reactor() -> io::Result<()> {
             Ok(())
         }
         Err(panic) => {
-            let what = anyrt_core::task::panic_message(&*panic).unwrap_or_default();
+            let what = anyrt_core::backend::panic_message(&*panic).unwrap_or_default();
             Err(io::Error::other(format!(
                 "anyrt-smol: async-io's reactor failed to start: {what}"
             )))
@@ -235,7 +234,7 @@ impl Runtime for Smol {
             .read()
             .unwrap_or_else(|e| e.into_inner());
         let Some(ex) = guard.as_ref() else {
-            return EitherHandle::Left(AsyncTaskHandle::cancelled());
+            return TaskOrThread::Task(AsyncTaskHandle::cancelled());
         };
         // A panic in the future's destructor is the task's panic, whenever it is dropped.
         let report = DropPanic::new();
@@ -251,7 +250,7 @@ impl Runtime for Smol {
                 report.clone(),
             ))
         };
-        EitherHandle::Left(AsyncTaskHandle::with_drop_report(task, report))
+        TaskOrThread::Task(AsyncTaskHandle::with_drop_report(task, report))
     }
 
     fn spawn_blocking<F, T>(&self, f: F) -> JoinHandle<T>
@@ -260,9 +259,9 @@ impl Runtime for Smol {
         T: Send + 'static,
     {
         if self.is_shut_down() {
-            return EitherHandle::Left(AsyncTaskHandle::cancelled());
+            return TaskOrThread::Task(AsyncTaskHandle::cancelled());
         }
-        EitherHandle::Left(AsyncTaskHandle::new(blocking::unblock(move || {
+        TaskOrThread::Task(AsyncTaskHandle::new(blocking::unblock(move || {
             catch_panic(f)
         })))
     }
@@ -273,9 +272,9 @@ impl Runtime for Smol {
         T: Send + 'static,
     {
         if self.is_shut_down() {
-            return EitherHandle::Left(AsyncTaskHandle::cancelled());
+            return TaskOrThread::Task(AsyncTaskHandle::cancelled());
         }
-        EitherHandle::Right(ThreadHandle::spawn("anyrt-implicit", f))
+        TaskOrThread::Thread(ThreadHandle::spawn("anyrt-implicit", f))
     }
 
     fn block_on<F: Future>(&self, future: F) -> F::Output {
@@ -295,45 +294,29 @@ impl Runtime for Smol {
         &self,
         addr: A,
     ) -> impl Future<Output = io::Result<TcpListener>> + Send {
-        let query = addr.to_addr_query();
-        let rt = self.clone();
-        async move {
-            let l = query
-                .try_each(&rt, |a: SocketAddr| async move {
-                    Async::new(anyrt_core::net::bind_tcp_listener(a)?)
-                })
-                .await?;
-            Ok(TcpListener::new(l))
-        }
+        let bound = each_addr(
+            self,
+            addr,
+            |a| async move { Async::new(bind_tcp_listener(a)?) },
+        );
+        async move { Ok(TcpListener::new(bound.await?)) }
     }
 
     fn tcp_connect<A: ToSocketAddrs>(
         &self,
         addr: A,
     ) -> impl Future<Output = io::Result<TcpStream>> + Send {
-        let query = addr.to_addr_query();
-        let rt = self.clone();
-        async move {
-            let s = query
-                .try_each(&rt, Async::<std::net::TcpStream>::connect)
-                .await?;
-            Ok(TcpStream::new(s))
-        }
+        let connected = each_addr(self, addr, Async::<std::net::TcpStream>::connect);
+        async move { Ok(TcpStream::new(connected.await?)) }
     }
 
     fn udp_bind<A: ToSocketAddrs>(
         &self,
         addr: A,
     ) -> impl Future<Output = io::Result<UdpSocket>> + Send {
-        let query = addr.to_addr_query();
-        let rt = self.clone();
-        async move {
-            let s = query
-                .try_each(&rt, |a: SocketAddr| async move {
-                    Async::<std::net::UdpSocket>::bind(a)
-                })
-                .await?;
-            Ok(UdpSocket::new(s))
-        }
+        let bound = each_addr(self, addr, |a| async move {
+            Async::<std::net::UdpSocket>::bind(a)
+        });
+        async move { Ok(UdpSocket::new(bound.await?)) }
     }
 }

@@ -7,8 +7,11 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use anyrt_core::Runtime;
+use anyrt_core::backend::{
+    AsyncScope, TaskOrThread, ThreadHandle, assert_may_block, bind_tcp_listener, each_addr,
+    worker_threads,
+};
 use anyrt_core::net::ToSocketAddrs;
-use anyrt_core::task::{AsyncScope, EitherHandle, ThreadHandle, assert_may_block, worker_threads};
 use pin_project_lite::pin_project;
 
 use crate::net::{TcpListener, TcpStream, UdpSocket};
@@ -226,10 +229,10 @@ impl Runtime for Tokio {
     {
         if self.is_shut_down() {
             // As tokio does for its own spawns: cancelled, and `f` never runs.
-            return EitherHandle::Right(ThreadHandle::cancelled());
+            return TaskOrThread::Thread(ThreadHandle::cancelled());
         }
         let handle = self.inner.handle.clone();
-        EitherHandle::Right(ThreadHandle::spawn("anyrt-implicit", move || {
+        TaskOrThread::Thread(ThreadHandle::spawn("anyrt-implicit", move || {
             // Inside the runtime's context, so tokio-ecosystem code works here too.
             let _guard = handle.enter();
             f()
@@ -255,43 +258,30 @@ impl Runtime for Tokio {
         &self,
         addr: A,
     ) -> impl Future<Output = io::Result<TcpListener>> + Send {
-        let query = addr.to_addr_query();
-        let rt = self.clone();
-        self.in_context(async move {
-            let l = query
-                .try_each(&rt, |a| async move {
-                    // anyrt-core's bind, as on every backend: the same options and backlog
-                    // (mio's own bind listens with a backlog of 128).
-                    let l = anyrt_core::net::bind_tcp_listener(a)?;
-                    l.set_nonblocking(true)?;
-                    tokio::net::TcpListener::from_std(l)
-                })
-                .await?;
-            Ok(TcpListener::new(l, rt.inner.handle.clone()))
-        })
+        let bound = each_addr(self, addr, |a| async move {
+            // anyrt-core's bind, as on every backend: the same options and backlog (mio's
+            // own bind listens with a backlog of 128).
+            let l = bind_tcp_listener(a)?;
+            l.set_nonblocking(true)?;
+            tokio::net::TcpListener::from_std(l)
+        });
+        let handle = self.inner.handle.clone();
+        self.in_context(async move { Ok(TcpListener::new(bound.await?, handle)) })
     }
 
     fn tcp_connect<A: ToSocketAddrs>(
         &self,
         addr: A,
     ) -> impl Future<Output = io::Result<TcpStream>> + Send {
-        let query = addr.to_addr_query();
-        let rt = self.clone();
-        self.in_context(async move {
-            let s = query.try_each(&rt, tokio::net::TcpStream::connect).await?;
-            Ok(TcpStream::new(s))
-        })
+        let connected = each_addr(self, addr, tokio::net::TcpStream::connect);
+        self.in_context(async move { Ok(TcpStream::new(connected.await?)) })
     }
 
     fn udp_bind<A: ToSocketAddrs>(
         &self,
         addr: A,
     ) -> impl Future<Output = io::Result<UdpSocket>> + Send {
-        let query = addr.to_addr_query();
-        let rt = self.clone();
-        self.in_context(async move {
-            let s = query.try_each(&rt, tokio::net::UdpSocket::bind).await?;
-            Ok(UdpSocket::new(s))
-        })
+        let bound = each_addr(self, addr, tokio::net::UdpSocket::bind);
+        self.in_context(async move { Ok(UdpSocket::new(bound.await?)) })
     }
 }

@@ -4,11 +4,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 
 use anyrt_core::JoinError;
-use anyrt_core::task::{EitherHandle, ThreadHandle};
+use anyrt_core::backend::{TaskOrThread, ThreadHandle};
 
 /// The [`anyrt_core::JoinHandle`] of the Tokio backend: a tokio task (also for
 /// `spawn_blocking`) or an implicit task's OS thread. Dropping it detaches the task.
-pub type JoinHandle<T> = EitherHandle<TaskHandle<T>, ThreadHandle<T>>;
+pub type JoinHandle<T> = TaskOrThread<TaskHandle<T>, ThreadHandle<T>>;
 
 /// A tokio task's handle, with tokio's join errors turned into anyrt's.
 ///
@@ -24,7 +24,7 @@ pub struct TaskHandle<T> {
 
 impl<T> TaskHandle<T> {
     pub(crate) fn new(inner: tokio::task::JoinHandle<T>) -> JoinHandle<T> {
-        EitherHandle::Left(TaskHandle {
+        TaskOrThread::Task(TaskHandle {
             inner: Some(inner),
             aborted: AtomicBool::new(false),
         })
@@ -37,18 +37,18 @@ impl<T: Send + 'static> Future for TaskHandle<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let Some(inner) = self.inner.as_mut() else {
             // Polled again after it returned: the output is gone.
-            return Poll::Ready(Err(JoinError::cancelled()));
+            return Poll::Ready(Err(anyrt_core::backend::cancelled()));
         };
         let out = ready!(Pin::new(inner).poll(cx));
         self.inner = None;
         Poll::Ready(match out {
             // Finished although aborted (a blocking job that had started, or a task that
             // completed just before the abort took effect): the caller asked to cancel.
-            Ok(_) if self.aborted.load(Ordering::Acquire) => Err(JoinError::cancelled()),
+            Ok(_) if self.aborted.load(Ordering::Acquire) => Err(anyrt_core::backend::cancelled()),
             Ok(v) => Ok(v),
             Err(e) => Err(match e.try_into_panic() {
-                Ok(payload) => JoinError::panic(payload),
-                Err(_) => JoinError::cancelled(),
+                Ok(payload) => anyrt_core::backend::panicked(payload),
+                Err(_) => anyrt_core::backend::cancelled(),
             }),
         })
     }

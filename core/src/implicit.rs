@@ -3,17 +3,18 @@
 //! Code written with these functions and types reads like `std` code — `read`, `write`,
 //! `sleep`, `join` simply block — yet runs on any [`Runtime`]:
 //!
-//! * on **Green**, each implicit thread is a may coroutine: a blocking call parks only the
-//!   coroutine, so a hundred thousand implicit threads are cheap (about 9 KiB of memory
-//!   each, on 1 MiB of reserved stack);
-//! * on **Tokio** and **Smol**, each implicit thread is an OS thread of its own (not a slot
-//!   in a capped blocking pool, where implicit threads waiting on each other could
+//! * on a backend with stackful coroutines (Green), each implicit thread is a coroutine: a
+//!   blocking call parks only the coroutine, so a hundred thousand implicit threads are
+//!   cheap (Green: about 9 KiB of memory each, on 1 MiB of reserved stack);
+//! * on the others (Tokio, Smol), each implicit thread is an OS thread of its own (not a
+//!   slot in a capped blocking pool, where implicit threads waiting on each other could
 //!   deadlock): the same code runs correctly up to the OS thread limit, at the cost of an
 //!   OS thread (a 2 MiB stack reservation and a kernel task) each.
 //!
 //! Blocking calls belong in an implicit thread ([`spawn`], `Runtime::spawn_implicit`) or
-//! in `main`. Calling one from inside an async task on Tokio or Smol would stall the
-//! executor: it panics with a message naming the fix instead.
+//! in `main`. Calling one from inside an async task would stall the executor: it panics
+//! with a message naming the fix instead (except on a coroutine backend's own tasks,
+//! where it parks only the coroutine).
 //!
 //! ```
 //! # #[cfg(any())] {
@@ -49,7 +50,8 @@ use crate::io::{AsyncReadExt, AsyncWriteExt};
 use crate::net::{self, ToSocketAddrs};
 use crate::{JoinError, JoinHandle, Runtime, RuntimeExt};
 
-/// Spawns `f` as an implicit thread (a coroutine on Green, an OS thread elsewhere).
+/// Spawns `f` as an implicit thread (a coroutine on a coroutine backend, an OS thread
+/// elsewhere).
 ///
 /// Dropping the returned [`Thread`] detaches it.
 pub fn spawn<R, T, F>(rt: &R, f: F) -> Thread<T>
@@ -80,8 +82,8 @@ pub fn sleep<R: Runtime>(rt: &R, duration: Duration) {
 }
 
 /// `Ok` while `rt` runs. Once it is shut down, the socket calls of an implicit thread that
-/// outlived it fail with this error (kind `Other`), on every backend alike, instead of
-/// panicking in the backend's reactor (Tokio) or working on (Smol).
+/// outlived it fail with this error (kind `Other`), on every backend alike, whether or not
+/// the backend's reactor outlives the runtime.
 fn running<R: Runtime>(rt: &R) -> io::Result<()> {
     if rt.is_shut_down() {
         Err(io::Error::other(format!(
@@ -341,7 +343,7 @@ impl<R: Runtime> Read for TcpStream<R> {
         // does), when it has one here and no timeout is set.
         if load_timeout(&self.read_timeout).is_none()
             && !self.rt.is_shut_down()
-            && let Some(r) = net::TcpStream::__implicit_read(&self.inner, buf)
+            && let Some(r) = net::TcpStream::direct_blocking_read(&self.inner, buf)
         {
             return r;
         }
@@ -353,7 +355,7 @@ impl<R: Runtime> Write for TcpStream<R> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if load_timeout(&self.write_timeout).is_none()
             && !self.rt.is_shut_down()
-            && let Some(r) = net::TcpStream::__implicit_write(&self.inner, buf)
+            && let Some(r) = net::TcpStream::direct_blocking_write(&self.inner, buf)
         {
             return r;
         }

@@ -3,8 +3,9 @@
 //! Code written against [`Runtime`] runs unchanged on every backend. This crate holds the
 //! traits, the errors ([`JoinError`], [`Elapsed`]), the timers built once on
 //! [`Runtime::sleep`] ([`Timeout`], [`Interval`], [`YieldNow`]) and the address conversion
-//! ([`net::ToSocketAddrs`]). It depends on no runtime. Applications use the `anyrt` facade,
-//! which re-exports all of this together with the backends.
+//! ([`net::ToSocketAddrs`]), and for backend authors the [`backend`] kit. It depends on no
+//! runtime. Applications use the `anyrt` facade, which re-exports the traits, errors,
+//! timers and the implicit API (not the kit) together with the backends.
 //!
 //! ```
 //! use anyrt_core::{Runtime, RuntimeExt};
@@ -38,14 +39,18 @@
 //! * a `Sleep` future that never completes early and never blocks inside `poll`;
 //! * [`net::TcpListener`], [`net::TcpStream`] (futures-io `AsyncRead`/`AsyncWrite`) and
 //!   [`net::UdpSocket`] whose futures return `Pending` until the socket is ready;
-//! * host-name resolution through [`net::AddrQuery::resolve`] (it uses `spawn_blocking`).
+//! * host-name resolution off its workers ([`backend::each_addr`] does it through
+//!   `spawn_blocking`).
 //!
-//! Then it runs the conformance suite: add the backend to the facade's `#[anyrt::test]`
-//! stamping (one `macro_rules!` per backend) and run `cargo test --all-features`; every
-//! test in the facade's `tests/` runs on it.
+//! The [`backend`] module is the kit for this: join handles, panic catching, the misuse
+//! check, address resolution. Each trait states what a backend must guarantee, and anyrt's
+//! conformance suite checks it: today by adding the backend to the facade's
+//! `#[anyrt::test]` stamping and running `cargo test --all-features`, so that every test in
+//! the facade's `tests/` runs on it.
 
 #![forbid(unsafe_code)]
 
+pub mod backend;
 pub mod implicit;
 pub mod io;
 pub mod net;

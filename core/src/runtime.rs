@@ -38,7 +38,8 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     /// This backend's UDP socket.
     type UdpSocket: UdpSocket;
 
-    /// The backend's name: `"tokio"`, `"smol"` or `"green"`.
+    /// The backend's name, short and lower-case (`"tokio"`, say): for messages and test
+    /// names.
     fn name(&self) -> &'static str;
 
     /// Spawns a future as a new task.
@@ -54,8 +55,10 @@ pub trait Runtime: Clone + Send + Sync + 'static {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static;
 
-    /// Runs implicit-style (blocking-style) code: a green thread on Green, an OS thread of
-    /// its own on Tokio and Smol. See [`crate::implicit`].
+    /// Runs implicit-style (blocking-style) code: on a stackful coroutine where the
+    /// backend has them (a blocking call then parks only the coroutine), otherwise on an
+    /// OS thread of its own (never a slot of a capped pool, so implicit threads may wait
+    /// on each other). See [`crate::implicit`].
     fn spawn_implicit<F, T>(&self, f: F) -> Self::JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -66,14 +69,13 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     /// # Panics
     ///
     /// Panics when called on a thread that is polling an async task of any backend
-    /// (blocking there would stall that executor), with a message that names the fix.
-    /// Green allows it from a green task (async or implicit): there it parks only the
-    /// coroutine.
+    /// (blocking there would stall that executor), with a message that names the fix. A
+    /// backend whose tasks are stackful coroutines allows it from its own tasks (async or
+    /// implicit): there it parks only the coroutine.
     fn block_on<F: Future>(&self, future: F) -> F::Output;
 
-    /// Returns `true` once the runtime has been shut down (`Tokio::shutdown`,
-    /// `Smol::shutdown`); a runtime that cannot be shut down (Green) always returns
-    /// `false`.
+    /// Returns `true` once the runtime has been shut down (by its backend's own
+    /// `shutdown`); a runtime that cannot be shut down always returns `false`.
     ///
     /// After shutdown every spawn (`spawn`, `spawn_blocking`, `spawn_implicit`) returns a
     /// handle that reports cancellation, and its future or closure never runs. An

@@ -18,15 +18,9 @@ use crate::Runtime;
 pub struct Elapsed(());
 
 impl Elapsed {
-    /// A new `Elapsed` (for implementers of timeouts of their own).
-    pub fn new() -> Elapsed {
+    /// A new `Elapsed`; backends make one with [`crate::backend::elapsed`].
+    pub(crate) fn new() -> Elapsed {
         Elapsed(())
-    }
-}
-
-impl Default for Elapsed {
-    fn default() -> Elapsed {
-        Elapsed::new()
     }
 }
 

@@ -274,3 +274,62 @@ fn a_stream_moves_from_a_plain_thread_to_an_implicit_thread<R: Runtime>(rt: R) {
     s.read_exact(&mut back).unwrap();
     assert_eq!(&back, b"back");
 }
+
+/// Blocking-style reads and writes take the backend's direct path where it has one (no
+/// timeout set, on an implicit thread) and the general path through `block_on` otherwise
+/// (a timeout set): the same bytes either way, including reads that have to wait.
+#[anyrt::test]
+fn the_direct_and_the_general_path_carry_the_same_bytes<R: Runtime>(rt: R) {
+    use anyrt::net::TcpStream as _;
+    let addr = echo_server(&rt);
+    let mut direct = TcpStream::connect(&rt, addr).unwrap();
+    let mut general = TcpStream::connect(&rt, addr).unwrap();
+    general.set_read_timeout(Some(PROMPT * 2)).unwrap();
+    general.set_write_timeout(Some(PROMPT * 2)).unwrap();
+    for (name, s) in [("direct", &mut direct), ("general", &mut general)] {
+        for round in 0..50u32 {
+            let msg = format!("{name} path, round {round}\n");
+            s.write_all(msg.as_bytes()).unwrap();
+            let mut back = vec![0u8; msg.len()];
+            s.read_exact(&mut back).unwrap();
+            assert_eq!(back, msg.as_bytes(), "{name} path");
+        }
+    }
+
+    // The hooks themselves, on an async stream: each either does the IO or declines, and
+    // the caller then takes the general path.
+    use anyrt::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = rt.block_on(rt.tcp_connect(addr)).unwrap();
+    let mut direct_calls = 0;
+    let mut sent = 0;
+    while sent < 4 {
+        sent += match stream.direct_blocking_write(&b"ping"[sent..]) {
+            Some(n) => {
+                direct_calls += 1;
+                n.unwrap()
+            }
+            None => rt.block_on(stream.write(&b"ping"[sent..])).unwrap(),
+        };
+    }
+    let mut back = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        got += match stream.direct_blocking_read(&mut back[got..]) {
+            Some(n) => {
+                direct_calls += 1;
+                n.unwrap()
+            }
+            None => rt.block_on(stream.read(&mut back[got..])).unwrap(),
+        };
+    }
+    assert_eq!(&back, b"ping");
+    // Green has the direct path on its coroutines; the others decline everywhere.
+    if rt.name() == "green" {
+        assert!(
+            direct_calls >= 2,
+            "green took the direct path {direct_calls} times"
+        );
+    } else {
+        assert_eq!(direct_calls, 0);
+    }
+}

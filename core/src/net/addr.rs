@@ -6,8 +6,8 @@ use crate::Runtime;
 /// Values that name one or more socket addresses.
 ///
 /// Conversion is synchronous and does no IO: literal addresses are parsed at once, host
-/// names are kept in the [`AddrQuery`] and resolved later, off the runtime's workers (see
-/// [`AddrQuery::resolve`]). A bad literal (no port, a port above 65535) is kept as an
+/// names are kept in the [`AddrQuery`] and resolved later, off the runtime's workers
+/// (through [`Runtime::spawn_blocking`]). A bad literal (no port, a port above 65535) is kept as an
 /// `InvalidInput` error that the query reports when it is used.
 pub trait ToSocketAddrs {
     /// Converts `self` into an owned address query.
@@ -66,7 +66,7 @@ impl AddrQuery {
     }
 
     /// Returns the addresses if they are all literal, without resolving anything.
-    pub fn literal(&self) -> Option<io::Result<Addrs>> {
+    pub(crate) fn literal(&self) -> Option<io::Result<Addrs>> {
         match &self.repr {
             Query::One(a) => Some(Ok(Addrs::one(*a))),
             Query::Many(v) => Some(Addrs::many(v.clone())),
@@ -77,7 +77,7 @@ impl AddrQuery {
 
     /// Resolves the query. A host name is looked up with the system resolver inside
     /// [`Runtime::spawn_blocking`], so the lookup never blocks a worker.
-    pub async fn resolve<R: Runtime>(self, rt: &R) -> io::Result<Addrs> {
+    pub(crate) async fn resolve<R: Runtime>(self, rt: &R) -> io::Result<Addrs> {
         match self.repr {
             Query::One(a) => Ok(Addrs::one(a)),
             Query::Many(v) => Addrs::many(v),
@@ -94,7 +94,7 @@ impl AddrQuery {
 
     /// Resolves the query and calls `op` on each address in turn until one succeeds;
     /// returns the last error if none does (as `std::net::TcpStream::connect` does).
-    pub async fn try_each<R, T, F, Fut>(self, rt: &R, mut op: F) -> io::Result<T>
+    pub(crate) async fn try_each<R, T, F, Fut>(self, rt: &R, mut op: F) -> io::Result<T>
     where
         R: Runtime,
         F: FnMut(SocketAddr) -> Fut,

@@ -45,18 +45,37 @@ pub trait TcpStream:
     /// After `shutdown(Shutdown::Write)` the peer reads EOF and can still write back.
     fn shutdown(&self, how: Shutdown) -> io::Result<()>;
 
-    /// A backend's direct blocking-style read, for [`crate::implicit::TcpStream`]: `None`
-    /// when the backend has none in this context, and the caller then blocks on the
-    /// `AsyncRead` future. Not part of the stable API.
-    #[doc(hidden)]
-    fn __implicit_read(&self, buf: &mut [u8]) -> Option<io::Result<usize>> {
+    /// Reads as blocking-style code does, without a poll loop, where the backend can do
+    /// so in the calling context; `None` where it cannot, and the caller then blocks on the
+    /// [`AsyncRead`](futures_io::AsyncRead) future instead
+    /// (`Runtime::block_on(stream.read(buf))`). Either way the bytes are the same.
+    ///
+    /// This is the backend contract behind [`crate::implicit::TcpStream`]'s `read` when
+    /// no read timeout is set. The default returns `None`. A backend whose blocking-style
+    /// code runs on stackful coroutines can do better on one of its coroutines: the
+    /// non-blocking syscall, and on `WouldBlock` a park of the calling coroutine until the
+    /// socket is ready (Green does this; an abort of the implicit task must still end the
+    /// wait).
+    ///
+    /// ```
+    /// use anyrt_core::net::TcpStream;
+    /// use std::io;
+    ///
+    /// /// A blocking-style read through the direct path where there is one.
+    /// fn read_now<S: TcpStream>(s: &S, buf: &mut [u8], slow: impl FnOnce() -> io::Result<usize>)
+    ///     -> io::Result<usize>
+    /// {
+    ///     s.direct_blocking_read(buf).unwrap_or_else(slow)
+    /// }
+    /// ```
+    fn direct_blocking_read(&self, buf: &mut [u8]) -> Option<io::Result<usize>> {
         let _ = buf;
         None
     }
 
-    /// The write counterpart of [`TcpStream::__implicit_read`]. Not part of the stable API.
-    #[doc(hidden)]
-    fn __implicit_write(&self, buf: &[u8]) -> Option<io::Result<usize>> {
+    /// The write counterpart of [`direct_blocking_read`](TcpStream::direct_blocking_read):
+    /// writes as blocking-style code does, or `None` where the backend cannot here.
+    fn direct_blocking_write(&self, buf: &[u8]) -> Option<io::Result<usize>> {
         let _ = buf;
         None
     }

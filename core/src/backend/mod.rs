@@ -1,0 +1,96 @@
+//! The backend kit: what a backend's implementation needs beyond the traits. For
+//! implementers only; applications and libraries use the traits.
+//!
+//! A backend is one `Clone + Send + Sync + 'static` handle type implementing
+//! [`Runtime`](crate::Runtime). What it must guarantee is stated with each trait (and
+//! checked by anyrt's conformance suite); this module has the pieces every backend so far
+//! shares, each kept in one place:
+//!
+//! * join handles: [`ThreadHandle`] (a closure on an OS thread of its own),
+//!   [`AsyncTaskHandle`] (an `async-task` task: smol's executor, the `blocking` pool) and
+//!   [`TaskOrThread`] (a handle of either kind);
+//! * the errors a handle reports ([`cancelled`], [`panicked`], [`elapsed`]), and
+//!   [`catch_panic`] and [`CatchPanic`], which catch a task's panics (also those of its
+//!   destructor, see [`DropPanic`]);
+//! * the misuse check: [`AsyncScope`] and [`set_polling_async`] mark a thread as polling an
+//!   async task, and [`assert_may_block`] turns blocking there into a clear panic;
+//! * sockets and settings: [`each_addr`] (the body of `tcp_listen`, `tcp_connect` and
+//!   `udp_bind`), [`bind_tcp_listener`] and [`worker_threads`].
+
+mod guard;
+mod handles;
+mod net;
+
+use std::any::Any;
+use std::io;
+
+pub use guard::{
+    AsyncScope, BOX_FUTURES_OVER, CatchPanic, DropPanic, assert_may_block, catch_panic,
+    panic_message, set_polling_async,
+};
+pub use handles::{AsyncTaskHandle, TaskOrThread, ThreadHandle};
+pub use net::{bind_tcp_listener, each_addr, literal, resolve};
+
+use crate::{Elapsed, JoinError};
+
+/// The error of a task that was cancelled: aborted, or dropped when its runtime shut down.
+///
+/// ```
+/// assert!(anyrt_core::backend::cancelled().is_cancelled());
+/// ```
+pub fn cancelled() -> JoinError {
+    JoinError::cancelled()
+}
+
+/// The error of a task that panicked with `payload`.
+///
+/// ```
+/// let e = anyrt_core::backend::panicked(Box::new("boom"));
+/// assert!(e.is_panic());
+/// assert_eq!(e.to_string(), "task panicked: boom");
+/// ```
+pub fn panicked(payload: Box<dyn Any + Send + 'static>) -> JoinError {
+    JoinError::panic(payload)
+}
+
+/// The error of a [`Timeout`](crate::Timeout) whose deadline passed, for backends with
+/// timeouts of their own.
+///
+/// ```
+/// assert_eq!(anyrt_core::backend::elapsed().to_string(), "deadline has elapsed");
+/// ```
+pub fn elapsed() -> Elapsed {
+    Elapsed::new()
+}
+
+/// The number of worker threads a backend's builder asked for, checked: `requested`, or
+/// one per CPU when `None`.
+///
+/// # Errors
+///
+/// `InvalidInput` for zero workers.
+pub fn worker_threads(requested: Option<usize>) -> io::Result<usize> {
+    match requested {
+        Some(0) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a runtime needs at least one worker thread",
+        )),
+        Some(n) => Ok(n),
+        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_threads_rejects_zero_and_defaults_to_the_cpus() {
+        assert_eq!(
+            worker_threads(Some(0)).unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
+        assert_eq!(worker_threads(Some(3)).unwrap(), 3);
+        assert!(worker_threads(None).unwrap() >= 1);
+    }
+}
