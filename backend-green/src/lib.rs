@@ -113,10 +113,10 @@
 mod monitor;
 mod net;
 mod overflow;
+mod poll_loop;
 mod runtime;
 mod spawn;
 mod start;
-mod task;
 mod time;
 
 pub use net::{TcpListener, TcpStream, UdpSocket};

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use may::sync::Blocker;
 
-use crate::task::lock;
+use crate::poll_loop::lock;
 
 /// How long the probe may wait before the workers count as stuck.
 const STALL: Duration = Duration::from_secs(1);

@@ -22,8 +22,8 @@ use std::task::{Context, Poll, Waker, ready};
 use may::io::{AsIoData, CoIo, WaitIo, WaitIoWaker};
 use may::sync::Blocker;
 
+use crate::poll_loop::{WAKER_BIT, lock, with_current};
 use crate::spawn::spawn_coroutine;
-use crate::task::{WAKER_BIT, lock, with_current};
 
 /// Stack of the helper coroutines that wait on a socket for others: they only call
 /// `wait_io` and wake wakers.
@@ -124,11 +124,11 @@ impl<T: AsRawFd + Send + Sync + 'static> Source<T> {
                     if self.waiting.swap(true, Ordering::SeqCst) {
                         return None;
                     }
-                    let aborted = crate::task::wait_direct(self);
+                    let aborted = crate::poll_loop::wait_direct(self);
                     // Steps down and passes the news on to anyone who registered meanwhile.
                     self.release();
                     if aborted {
-                        crate::task::unwind_aborted();
+                        crate::poll_loop::unwind_aborted();
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -323,7 +323,7 @@ mod graveyard {
 
     use may::io::{CoIo, WaitIoWaker};
 
-    use crate::task::lock;
+    use crate::poll_loop::lock;
 
     /// Longer than any stall of a worker between may publishing a waiting coroutine and
     /// finishing with its `IoData` (a preempted thread waits a scheduler slice or a few).

@@ -222,7 +222,7 @@ impl Runtime for Green {
     }
 
     fn block_on<F: Future>(&self, future: F) -> F::Output {
-        crate::task::block_on(future)
+        crate::poll_loop::block_on(future)
     }
 
     fn sleep(&self, duration: Duration) -> Sleep {

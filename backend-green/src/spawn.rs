@@ -11,7 +11,7 @@ use anyrt_core::JoinError;
 use anyrt_core::backend::{AsyncTaskHandle, CatchPanic, TaskOrThread, catch_panic};
 use futures_util::task::AtomicWaker;
 
-use crate::task::{self, Core, Owner, lock};
+use crate::poll_loop::{self, LoopState, TaskLoop, lock};
 
 /// Spawns `f` as a detached may coroutine with a stack of `stack_bytes`. The only place
 /// anyrt-green calls may's unsafe spawn.
@@ -83,7 +83,7 @@ struct JoinState<T> {
     implicit: bool,
     join_waker: AtomicWaker,
     /// The async task's poll loop (unused by an implicit task).
-    core: Core,
+    core: LoopState,
 }
 
 impl<T> std::fmt::Debug for JoinState<T> {
@@ -96,8 +96,8 @@ impl<T> std::fmt::Debug for JoinState<T> {
     }
 }
 
-impl<T: Send + 'static> Owner for JoinState<T> {
-    fn core(&self) -> &Core {
+impl<T: Send + 'static> TaskLoop for JoinState<T> {
+    fn core(&self) -> &LoopState {
         &self.core
     }
 
@@ -129,7 +129,7 @@ impl<T> JoinState<T> {
             implicit,
             join_waker: AtomicWaker::new(),
             // The loop runs on the task's coroutine.
-            core: Core::new(true),
+            core: LoopState::new(true),
         })
     }
 
@@ -170,11 +170,13 @@ where
     if std::mem::size_of::<F>() <= anyrt_core::backend::BOX_FUTURES_OVER {
         spawn_loop(stack_bytes, move |st| {
             let fut = std::pin::pin!(CatchPanic::new(fut));
-            task::run(st.clone(), fut)
+            poll_loop::run(st.clone(), fut)
         })
     } else {
         let mut fut = Box::pin(CatchPanic::new(fut));
-        spawn_loop(stack_bytes, move |st| task::run(st.clone(), fut.as_mut()))
+        spawn_loop(stack_bytes, move |st| {
+            poll_loop::run(st.clone(), fut.as_mut())
+        })
     }
 }
 
@@ -201,11 +203,11 @@ where
 
 /// What the handle of an aborted async task reports, given how its loop ended: a
 /// cancellation, unless the future panicked as it was dropped (as Tokio reports it). An
-/// abort that reached blocking-style code inside a poll unwinds with [`task::Aborted`],
+/// abort that reached blocking-style code inside a poll unwinds with [`poll_loop::Aborted`],
 /// which is a cancellation all the same.
 fn aborted<T>(result: Result<T, JoinError>) -> Result<T, JoinError> {
     match result.map_err(JoinError::try_into_panic) {
-        Err(Ok(payload)) if !payload.is::<task::Aborted>() => {
+        Err(Ok(payload)) if !payload.is::<poll_loop::Aborted>() => {
             Err(anyrt_core::backend::panicked(payload))
         }
         _ => Err(anyrt_core::backend::cancelled()),
@@ -225,8 +227,8 @@ where
             // Aborted before it started: the closure does not run.
             return;
         }
-        let me: Arc<dyn Owner> = st.clone();
-        task::enter_implicit(me);
+        let me: Arc<dyn TaskLoop> = st.clone();
+        poll_loop::enter_implicit(me);
         // Aborted: the handle reported it already, and `complete` keeps the first result.
         st.complete(catch_panic(f));
     });

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once, OnceLock};
 use std::time::Duration;
 
-use crate::task::lock;
+use crate::poll_loop::lock;
 
 static STARTED: AtomicBool = AtomicBool::new(false);
 /// Why may's scheduler cannot run in this process, once that is known.

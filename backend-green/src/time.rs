@@ -8,7 +8,7 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::task::{Owner, TimerKey, lock, next_timer_id, same, with_current};
+use crate::poll_loop::{TaskLoop, TimerKey, lock, next_timer_id, same_loop, with_current};
 
 /// The Green backend's sleep future.
 ///
@@ -27,7 +27,7 @@ pub struct Sleep {
 enum Registration {
     None,
     Task {
-        owner: Arc<dyn Owner>,
+        owner: Arc<dyn TaskLoop>,
         key: TimerKey,
     },
     Thread(Arc<Mutex<Option<Waker>>>),
@@ -74,7 +74,7 @@ impl Future for Sleep {
         }
         let this = &mut *self;
         with_current(|current| match (current, &this.reg) {
-            (Some(cur), Registration::Task { owner, key }) if same(cur, owner) => {
+            (Some(cur), Registration::Task { owner, key }) if same_loop(cur, owner) => {
                 let mut local = owner.core().local();
                 match local.timers.get_mut(key) {
                     Some(w) if w.will_wake(cx.waker()) => {}
@@ -192,7 +192,7 @@ impl Drop for Sleep {
 ///
 /// The entry holds the loop weakly: a task that ends before its deadline is dropped at
 /// once (its output and whatever it owns with it), not when the entry comes due.
-pub(crate) fn wake_at(deadline: Instant, owner: Weak<dyn Owner>, in_coroutine: bool) {
+pub(crate) fn wake_at(deadline: Instant, owner: Weak<dyn TaskLoop>, in_coroutine: bool) {
     let entry = if in_coroutine {
         Entry::Coroutine(owner)
     } else {
@@ -204,7 +204,7 @@ pub(crate) fn wake_at(deadline: Instant, owner: Weak<dyn Owner>, in_coroutine: b
 }
 
 /// Wakes a poll loop, if it still exists.
-fn notify(owner: &Weak<dyn Owner>) {
+fn notify(owner: &Weak<dyn TaskLoop>) {
     if let Some(o) = owner.upgrade() {
         o.core().notify();
     }
@@ -212,9 +212,9 @@ fn notify(owner: &Weak<dyn Owner>) {
 
 enum Entry {
     /// A coroutine's poll loop (see [`wake_at`]): woken through the dispatcher.
-    Coroutine(Weak<dyn Owner>),
+    Coroutine(Weak<dyn TaskLoop>),
     /// A plain thread's poll loop: woken by the timer thread.
-    Thread(Weak<dyn Owner>),
+    Thread(Weak<dyn TaskLoop>),
     // Emptied when its `Sleep` is dropped or completes.
     Shared(Arc<Mutex<Option<Waker>>>),
 }
@@ -335,7 +335,7 @@ impl TimerThread {
 /// sum. From a may worker the same wake is a push onto the worker's own queue. So the
 /// timer thread hands each batch of due loops to this coroutine and unparks it once.
 struct Dispatcher {
-    batch: Mutex<Vec<Weak<dyn Owner>>>,
+    batch: Mutex<Vec<Weak<dyn TaskLoop>>>,
     /// The coroutine's blocker; unset until it runs (or if it could not be spawned), and
     /// meanwhile the timer thread wakes loops itself.
     blocker: OnceLock<Arc<may::sync::Blocker>>,
@@ -361,7 +361,7 @@ const DISPATCHER_STACK: usize = 32 * 1024;
 
 impl Dispatcher {
     /// Wakes every loop in `loops` (emptying it): through the coroutine once it runs.
-    fn wake_all(&self, loops: &mut Vec<Weak<dyn Owner>>) {
+    fn wake_all(&self, loops: &mut Vec<Weak<dyn TaskLoop>>) {
         if loops.is_empty() {
             return;
         }

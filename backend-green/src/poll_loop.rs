@@ -45,12 +45,12 @@ pub(crate) fn next_timer_id() -> u64 {
 
 /// The state of one running poll loop, shared with its waker.
 ///
-/// A green task embeds its `Core` in the allocation it shares with its join handle (see
-/// [`Owner`]); `block_on` keeps one per coroutine or thread. What only a loop that waits
-/// needs lives in [`Waits`], made on first use: a task that completes in its first poll
+/// A green task embeds its `LoopState` in the allocation it shares with its join handle (see
+/// [`TaskLoop`]); `block_on` keeps one per coroutine or thread. What only a loop that waits
+/// needs lives in [`WaitState`], made on first use: a task that completes in its first poll
 /// allocates nothing beyond its join state (which stays small enough for the allocator's
 /// fast path).
-pub(crate) struct Core {
+pub(crate) struct LoopState {
     in_coroutine: bool,
     /// Set by every wake since the current poll started.
     notified: AtomicBool,
@@ -58,45 +58,47 @@ pub(crate) struct Core {
     waiting: AtomicBool,
     /// Yields in a row without a wait (see `yield_worker`); only the loop touches it.
     self_wakes: AtomicU32,
-    waits: OnceLock<Box<Waits>>,
+    waits: OnceLock<Box<WaitState>>,
 }
 
-/// The part of a [`Core`] that a loop needs once it registers a timer or socket, or waits.
+/// The part of a [`LoopState`] that a loop needs once it registers a timer or socket, or
+/// waits.
 #[derive(Default)]
-struct Waits {
+struct WaitState {
     /// Made by the loop on its first park: may's `Blocker` must be created on the
     /// coroutine (or thread) it parks.
     blocker: OnceLock<Blocker>,
     /// The socket the loop waits on in `wait_io`, if it does.
     io_waker: Mutex<Option<WaitIoWaker>>,
-    local: Mutex<Local>,
+    local: Mutex<Registrations>,
     /// A loop nested in this one's poll (blocking-style code called from a future), which
     /// an abort of this task must wake.
-    nested: Mutex<Option<Arc<dyn Owner>>>,
+    nested: Mutex<Option<Arc<dyn TaskLoop>>>,
 }
 
 /// What futures polled by this loop register: timers and the elected socket.
 #[derive(Default)]
-pub(crate) struct Local {
+pub(crate) struct Registrations {
     pub(crate) timers: Timers,
     io_slot: Option<Arc<dyn IoWait>>,
     /// The deadline of this loop's pending timer-thread entry (socket + deadline case).
     armed: Option<Instant>,
 }
 
-impl std::fmt::Debug for Core {
+impl std::fmt::Debug for LoopState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Core")
+        f.debug_struct("LoopState")
             .field("in_coroutine", &self.in_coroutine)
             .finish_non_exhaustive()
     }
 }
 
-/// What owns a [`Core`]: the `Core` itself (`block_on`) or a green task's shared state.
-/// The loop polling on a thread is known to futures as an `Arc<dyn Owner>`.
-pub(crate) trait Owner: Send + Sync + std::fmt::Debug + 'static {
+/// What a poll loop runs for, and owns its [`LoopState`]: a `block_on` call (the
+/// `LoopState` alone) or a green task (its state shared with the join handle). The loop
+/// polling on a thread is known to futures as an `Arc<dyn TaskLoop>`.
+pub(crate) trait TaskLoop: Send + Sync + std::fmt::Debug + 'static {
     /// The loop state.
-    fn core(&self) -> &Core;
+    fn core(&self) -> &LoopState;
 
     /// The flag `abort` sets, if this is a task's own state: the loop stops when it is set.
     fn stop(&self) -> Option<&AtomicBool> {
@@ -107,8 +109,8 @@ pub(crate) trait Owner: Send + Sync + std::fmt::Debug + 'static {
     fn waker(self: Arc<Self>) -> Waker;
 }
 
-impl Owner for Core {
-    fn core(&self) -> &Core {
+impl TaskLoop for LoopState {
+    fn core(&self) -> &LoopState {
         self
     }
 
@@ -117,7 +119,7 @@ impl Owner for Core {
     }
 }
 
-impl Wake for Core {
+impl Wake for LoopState {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
     }
@@ -128,12 +130,12 @@ impl Wake for Core {
 }
 
 /// Two handles on the same loop (compared by address: the vtable half of an
-/// `Arc<dyn Owner>` plays no part).
-pub(crate) fn same<A: ?Sized, B: ?Sized>(a: &Arc<A>, b: &Arc<B>) -> bool {
+/// `Arc<dyn TaskLoop>` plays no part).
+pub(crate) fn same_loop<A: ?Sized, B: ?Sized>(a: &Arc<A>, b: &Arc<B>) -> bool {
     std::ptr::eq(Arc::as_ptr(a).cast::<()>(), Arc::as_ptr(b).cast::<()>())
 }
 
-impl Core {
+impl LoopState {
     /// Wakes the loop: the body of its waker.
     pub(crate) fn notify(&self) {
         if self.notified.swap(true, SeqCst) {
@@ -167,11 +169,11 @@ std::thread_local! {
     /// The loop polling on this thread right now. Only set during a poll and never held
     /// across a suspension point, so a coroutine's migration between workers cannot make
     /// it point at another task (see the crate docs on thread-locals).
-    static CURRENT: Cell<Option<Arc<dyn Owner>>> = const { Cell::new(None) };
+    static CURRENT: Cell<Option<Arc<dyn TaskLoop>>> = const { Cell::new(None) };
 }
 
 /// Calls `f` with the loop polling on this thread, if any.
-pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Arc<dyn Owner>>) -> R) -> R {
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Arc<dyn TaskLoop>>) -> R) -> R {
     CURRENT.with(|c| {
         let cur = c.take();
         let r = f(cur.as_ref());
@@ -180,10 +182,10 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Arc<dyn Owner>>) -> R) -> R
     })
 }
 
-impl Core {
+impl LoopState {
     /// A loop state for a loop that runs on a coroutine (`in_coroutine`) or on a thread.
-    pub(crate) fn new(in_coroutine: bool) -> Core {
-        Core {
+    pub(crate) fn new(in_coroutine: bool) -> LoopState {
+        LoopState {
             in_coroutine,
             notified: AtomicBool::new(false),
             waiting: AtomicBool::new(false),
@@ -192,12 +194,12 @@ impl Core {
         }
     }
 
-    fn waits(&self) -> &Waits {
+    fn waits(&self) -> &WaitState {
         self.waits.get_or_init(Box::default)
     }
 
     /// The loop's timers and socket slot.
-    pub(crate) fn local(&self) -> MutexGuard<'_, Local> {
+    pub(crate) fn local(&self) -> MutexGuard<'_, Registrations> {
         lock(&self.waits().local)
     }
 
@@ -253,7 +255,7 @@ impl Core {
         }
     }
 
-    /// Waits on `io` directly; returns `true` if the socket reported readiness.
+    /// WaitState on `io` directly; returns `true` if the socket reported readiness.
     fn wait_io(&self, io: &dyn IoWait) -> bool {
         let waits = self.waits();
         *lock(&waits.io_waker) = Some(io.io_waker());
@@ -271,8 +273,8 @@ impl Core {
 
 /// Restores the previous `CURRENT` and cleans up on every exit, panics included.
 struct LoopGuard<'a> {
-    core: &'a Core,
-    prev: Option<Arc<dyn Owner>>,
+    core: &'a LoopState,
+    prev: Option<Arc<dyn TaskLoop>>,
     /// The "polling an async task" flag at entry: `true` for a loop nested in a poll.
     polling: bool,
 }
@@ -307,13 +309,13 @@ pub(crate) fn unwind_aborted() -> ! {
 
 /// Whether the loop of `owner` must stop: its task was aborted. Never while the thread
 /// unwinds already (blocking-style code in a destructor runs to its end then).
-fn stopped(owner: &dyn Owner) -> bool {
+fn stopped(owner: &dyn TaskLoop) -> bool {
     owner.stop().is_some_and(|s| s.load(SeqCst)) && !std::thread::panicking()
 }
 
 /// Polls `fut` to completion on the current coroutine or thread, waiting in between as
 /// the module docs describe. Returns `None` if the owner's task was aborted.
-pub(crate) fn run<F: Future>(owner: Arc<dyn Owner>, mut fut: Pin<&mut F>) -> Option<F::Output> {
+pub(crate) fn run<F: Future>(owner: Arc<dyn TaskLoop>, mut fut: Pin<&mut F>) -> Option<F::Output> {
     let core = owner.core();
     // A loop nested in another loop's poll (blocking-style code called from a future):
     // hand the outer loop's socket to someone who can wait on it meanwhile, and let an
@@ -352,7 +354,7 @@ pub(crate) fn run<F: Future>(owner: Arc<dyn Owner>, mut fut: Pin<&mut F>) -> Opt
         let polled = fut.as_mut().poll(&mut cx);
         set_polling_async(polling);
         mine = CURRENT.with(|c| c.take());
-        if !mine.as_ref().is_some_and(|m| same(m, &owner)) {
+        if !mine.as_ref().is_some_and(|m| same_loop(m, &owner)) {
             // Only if a future blocked inside poll and came back on another thread.
             mine = Some(owner.clone());
         }
@@ -368,7 +370,7 @@ pub(crate) fn run<F: Future>(owner: Arc<dyn Owner>, mut fut: Pin<&mut F>) -> Opt
 }
 
 /// Fires expired timers, then waits for the next event unless a wake-up is pending.
-fn wait(owner: &Arc<dyn Owner>) {
+fn wait(owner: &Arc<dyn TaskLoop>) {
     let core = owner.core();
     // Usually one timer at most is due: no allocation for it.
     let mut first = None;
@@ -455,7 +457,7 @@ const FAST_YIELDS: u32 = 64;
 /// its local queue is empty, which tasks that keep yielding never let happen. So every
 /// [`FAST_YIELDS`]th yield in a row, the loop leaves the queues: it parks, and the timer
 /// thread wakes it at once, from outside, through the global queue.
-fn yield_worker(owner: &Arc<dyn Owner>) {
+fn yield_worker(owner: &Arc<dyn TaskLoop>) {
     let core = owner.core();
     let n = core.self_wakes.fetch_add(1, Relaxed) + 1;
     if !n.is_multiple_of(FAST_YIELDS) {
@@ -470,13 +472,13 @@ fn yield_worker(owner: &Arc<dyn Owner>) {
 
 // The loop state `block_on` reuses: blocking-style code calls `block_on` for every read
 // and write, which must not allocate. Coroutine-local (thread-local on a plain thread): a
-// `Core` parks the coroutine or thread that made it. An implicit task starts with its own
+// `LoopState` parks the coroutine or thread that made it. An implicit task starts with its own
 // state here, so that aborting it reaches its blocking calls.
-may::coroutine_local!(static CACHED: Cell<Option<Arc<dyn Owner>>> = Cell::new(None));
+may::coroutine_local!(static CACHED: Cell<Option<Arc<dyn TaskLoop>>> = Cell::new(None));
 
 /// Makes `owner` (an implicit task's state) the loop state of this coroutine's
 /// blocking-style calls.
-pub(crate) fn enter_implicit(owner: Arc<dyn Owner>) {
+pub(crate) fn enter_implicit(owner: Arc<dyn TaskLoop>) {
     CACHED.with(|c| c.set(Some(owner)));
 }
 
@@ -497,7 +499,7 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
     let out = CACHED.with(|cached| {
         // Taken while in use: a nested `block_on` makes a fresh one.
         let owner = cached.take().unwrap_or_else(|| {
-            let core: Arc<dyn Owner> = Arc::new(Core::new(in_coroutine));
+            let core: Arc<dyn TaskLoop> = Arc::new(LoopState::new(in_coroutine));
             core
         });
         let out = run(owner.clone(), fut);
@@ -511,7 +513,7 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
     }
 }
 
-/// Waits on `io` directly from blocking-style code (no poll loop), as a may socket call
+/// WaitState on `io` directly from blocking-style code (no poll loop), as a may socket call
 /// does, in a way an abort of the current implicit task can interrupt. Returns `true` if
 /// the task was aborted: the caller steps down as the socket's waiter, then unwinds.
 pub(crate) fn wait_direct(io: &dyn IoWait) -> bool {
