@@ -174,3 +174,49 @@ fn a_threads_block_on_sleeps_while_every_worker_is_busy() {
         rt.block_on(rt.timeout(PROMPT, h)).unwrap().unwrap();
     }
 }
+
+#[test]
+fn sockets_give_their_std_socket_back() {
+    use anyrt::io::{AsyncReadExt, AsyncWriteExt};
+    use std::io::{Read, Write};
+    let rt = Green::new();
+    let peer = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = peer.local_addr().unwrap();
+    let (stream, mut other) = rt.block_on(async {
+        let mut s = rt.tcp_connect(addr).await.unwrap();
+        let (mut other, _) = peer.accept().unwrap();
+        // Bytes through the green socket first, so a task has waited on it.
+        other.write_all(b"via green").unwrap();
+        let mut buf = [0u8; 9];
+        rt.timeout(PROMPT, s.read_exact(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&buf, b"via green");
+        s.write_all(b"ok").await.unwrap();
+        let mut ok = [0u8; 2];
+        other.read_exact(&mut ok).unwrap();
+        (s, other)
+    });
+    assert_eq!(stream.get_ref().peer_addr().unwrap(), addr);
+    // The std socket works on its own, with the same connection.
+    let mut std_stream = stream.into_inner().unwrap();
+    std_stream.set_nonblocking(false).unwrap();
+    std_stream.write_all(b"via std").unwrap();
+    let mut buf = [0u8; 7];
+    other.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"via std");
+    other.write_all(b"back").unwrap();
+    let mut back = [0u8; 4];
+    std_stream.read_exact(&mut back).unwrap();
+    assert_eq!(&back, b"back");
+
+    let listener = rt.block_on(rt.tcp_listen("127.0.0.1:0")).unwrap();
+    let l_addr = anyrt::net::TcpListener::local_addr(&listener).unwrap();
+    let std_listener = listener.into_inner().unwrap();
+    assert_eq!(std_listener.local_addr().unwrap(), l_addr);
+    let udp = rt.block_on(rt.udp_bind("127.0.0.1:0")).unwrap();
+    let u_addr = anyrt::net::UdpSocket::local_addr(&udp).unwrap();
+    assert_eq!(udp.get_ref().local_addr().unwrap(), u_addr);
+    assert_eq!(udp.into_inner().unwrap().local_addr().unwrap(), u_addr);
+}

@@ -110,11 +110,19 @@
 //! afterwards, and it has no shutdown. Green tasks never keep the process alive: when
 //! `main` returns the process exits, pending green tasks with it.
 
+#![deny(unsafe_code)]
+
 mod monitor;
 mod net;
+// The signal handler that reports a stack overflow: FFI and raw pointers by nature.
+#[allow(unsafe_code)]
 mod overflow;
 mod poll_loop;
+// All raw-pointer code of the sockets: releasing may's registration, closing early.
+#[allow(unsafe_code)]
+mod raw;
 mod runtime;
+mod source;
 mod spawn;
 mod start;
 mod time;

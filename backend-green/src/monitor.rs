@@ -30,11 +30,13 @@ static WORKERS: Mutex<Vec<i64>> = Mutex::new(Vec::new());
 
 /// Records the calling thread (a may worker) for the monitor's report.
 pub(crate) fn register_worker() {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: `gettid` has no preconditions.
-        let tid = unsafe { libc::gettid() };
-        lock(&WORKERS).push(i64::from(tid));
+    // `/proc/thread-self` names `<pid>/task/<tid>` (Linux only: elsewhere the states
+    // cannot be read anyway).
+    let tid = std::fs::read_link("/proc/thread-self")
+        .ok()
+        .and_then(|p| p.file_name()?.to_str()?.parse::<i64>().ok());
+    if let Some(tid) = tid {
+        lock(&WORKERS).push(tid);
     }
 }
 

@@ -29,7 +29,7 @@ use anyrt_core::backend::set_polling_async;
 use may::io::WaitIoWaker;
 use may::sync::Blocker;
 
-use crate::net::IoWait;
+use crate::source::IoWait;
 use crate::time::Timers;
 
 /// The bit `WaitIoWaker::wakeup` sets in a socket's readiness flags.

@@ -29,6 +29,8 @@ where
 }
 
 /// [`spawn_coroutine`] once may's scheduler runs (or while [`crate::start`] starts it).
+// may's spawn is unsafe (see the SAFETY argument below); the crate's one call is here.
+#[allow(unsafe_code)]
 pub(crate) fn spawn_started<F>(stack_bytes: usize, f: F) -> io::Result<()>
 where
     F: FnOnce() + Send + 'static,
