@@ -1,10 +1,10 @@
 //! Support for the macros; not a public API.
 
 use std::future::Future;
-use std::panic::{self, AssertUnwindSafe};
-use std::process::{ExitCode, Termination};
-use std::sync::mpsc;
+use std::process::Termination;
 use std::time::Duration;
+
+use anyrt_core::backend::testing;
 
 use crate::Runtime;
 
@@ -15,13 +15,9 @@ pub struct TestConfig {
     pub green_stack_size: Option<usize>,
     /// may's worker count (process-wide).
     pub green_workers: Option<usize>,
-    /// How long the test may run before it fails ([`DEFAULT_TIMEOUT`] if `None`).
+    /// How long the test may run before it fails (60 s if `None`).
     pub timeout: Option<Duration>,
 }
-
-/// How long an `#[anyrt::test]` may run unless it sets `timeout = "…"`: generous, since CI
-/// machines are slow, yet a hung test fails instead of hanging the run.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What the test macros need of a backend: a fresh runtime per test, stopped at its end.
 pub trait TestRuntime: Runtime {
@@ -77,92 +73,48 @@ impl TestRuntime for crate::Green {
     }
 }
 
-struct StopOnDrop<'a, R: TestRuntime>(&'a R);
-
-impl<R: TestRuntime> Drop for StopOnDrop<'_, R> {
-    fn drop(&mut self) {
-        self.0.stop();
-    }
+/// The backend's name in a test failure: the runtime type's own name.
+fn backend_name<R>() -> &'static str {
+    std::any::type_name::<R>()
+        .rsplit("::")
+        .next()
+        .unwrap_or("?")
 }
 
-/// Runs an async test body with `rt.block_on`, then stops the runtime (also on panic).
+/// Runs an async test body with `rt.block_on`, then stops the runtime (also on panic);
+/// see [`anyrt_core::backend::testing::run_async_test`].
 pub fn run_async_test<R, F, Fut>(config: &TestConfig, body: F)
 where
     R: TestRuntime,
     F: FnOnce(R) -> Fut + Send + 'static,
     Fut: Future<Output: Termination>,
 {
-    within_timeout::<R, _>(config, move |config| {
-        let rt = R::for_test(config);
-        let _stop = StopOnDrop(&rt);
-        rt.block_on(body(rt.clone())).report()
-    });
+    let config = *config;
+    testing::run_async_test(
+        backend_name::<R>(),
+        config.timeout.unwrap_or(testing::DEFAULT_TEST_TIMEOUT),
+        move || R::for_test(&config),
+        R::stop,
+        body,
+    );
 }
 
-/// Runs a blocking-style test body as an implicit thread, then stops the runtime; a panic
-/// in the body fails the test with the body's own message.
+/// Runs a blocking-style test body as an implicit thread, then stops the runtime; see
+/// [`anyrt_core::backend::testing::run_implicit_test`].
 pub fn run_implicit_test<R, F, T>(config: &TestConfig, body: F)
 where
     R: TestRuntime,
     F: FnOnce(R) -> T + Send + 'static,
     T: Termination + Send + 'static,
 {
-    within_timeout::<R, _>(config, move |config| {
-        let rt = R::for_test(config);
-        let _stop = StopOnDrop(&rt);
-        let rt2 = rt.clone();
-        match rt.block_on(rt.spawn_implicit(move || body(rt2))) {
-            Ok(v) => v.report(),
-            // Re-panic with the message on the test's thread: the implicit thread's own
-            // report may have gone elsewhere (may's workers are not the test's threads).
-            Err(e) if e.is_panic() => panic!("{e}"),
-            Err(e) => panic!("the test's implicit thread did not finish: {e}"),
-        }
-    });
-}
-
-/// Runs `test` on a thread of its own (named after the test) and fails the test, naming
-/// the backend, if it has not finished within the configured timeout. The thread of a test
-/// that timed out is left behind; the test binary ends without it.
-///
-/// The body's result is turned into an exit code on its own thread, as libtest does (a
-/// test's error type need not be `Send`); a panic carries on on the test's thread with the
-/// same payload, so `#[should_panic(expected = …)]` sees it.
-fn within_timeout<R, F>(config: &TestConfig, test: F)
-where
-    R: TestRuntime,
-    F: FnOnce(&TestConfig) -> ExitCode + Send + 'static,
-{
     let config = *config;
-    let limit = config.timeout.unwrap_or(DEFAULT_TIMEOUT);
-    let (tx, rx) = mpsc::channel();
-    let mut thread = std::thread::Builder::new();
-    if let Some(name) = std::thread::current().name() {
-        thread = thread.name(name.to_owned());
-    }
-    if let Err(e) = thread.spawn(move || {
-        let _ = tx.send(panic::catch_unwind(AssertUnwindSafe(|| test(&config))));
-    }) {
-        panic!("cannot start the test's thread: {e}");
-    }
-    match rx.recv_timeout(limit) {
-        Ok(Ok(code)) if code == ExitCode::SUCCESS => {}
-        Ok(Ok(code)) => panic!(
-            "the test returned a termination value with a non-zero status code ({code:?}) \
-             which indicates a failure"
-        ),
-        Ok(Err(payload)) => panic::resume_unwind(payload),
-        Err(_) => {
-            let backend = std::any::type_name::<R>()
-                .rsplit("::")
-                .next()
-                .unwrap_or("?");
-            panic!(
-                "the test timed out on the {backend} backend: still running after {limit:?} \
-                 (#[anyrt::test(timeout = \"…\")] sets the limit; the default is {DEFAULT_TIMEOUT:?})"
-            )
-        }
-    }
+    testing::run_implicit_test(
+        backend_name::<R>(),
+        config.timeout.unwrap_or(testing::DEFAULT_TEST_TIMEOUT),
+        move || R::for_test(&config),
+        R::stop,
+        body,
+    );
 }
 
 /// Stamps one `#[test]` for backend type `$ty`, named `$test`.

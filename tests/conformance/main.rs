@@ -1,16 +1,8 @@
-//! The conformance suite: every test runs on every backend the facade has enabled
-//! (`cargo test --all-features` names them `<test>::tokio`, `<test>::smol`, `<test>::green`).
+//! The conformance suite (the `anyrt-conformance` crate) on every backend the facade has
+//! enabled (`cargo test --all-features` names them `<backend>::<area>::<case>`), and the
+//! facade's own `#[anyrt::test]` checks (`facade::<test>::<backend>`).
 
-mod implicit;
-mod net_tcp;
-mod net_udp;
-mod rt_spawn;
-mod rt_stack;
-mod sync_channels;
-mod time_sleep;
-
-#[path = "../support/set_on_drop.rs"]
-mod set_on_drop;
+mod facade;
 
 use std::time::Duration;
 
@@ -19,4 +11,33 @@ pub(crate) const PROMPT: Duration = Duration::from_secs(5);
 
 pub(crate) fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
+}
+
+#[cfg(feature = "tokio")]
+mod tokio {
+    use anyrt::Tokio;
+
+    anyrt_conformance::suite!(
+        Tokio,
+        Tokio::builder().workers(2).build().unwrap(),
+        Tokio::shutdown
+    );
+}
+
+#[cfg(feature = "smol")]
+mod smol {
+    use anyrt::Smol;
+
+    anyrt_conformance::suite!(
+        Smol,
+        Smol::builder().workers(2).build().unwrap(),
+        Smol::shutdown
+    );
+}
+
+#[cfg(feature = "green")]
+mod green {
+    use anyrt::Green;
+
+    anyrt_conformance::suite!(Green, Green::new());
 }

@@ -15,11 +15,14 @@
 //! * the misuse check: [`AsyncScope`] and [`set_polling_async`] mark a thread as polling an
 //!   async task, and [`assert_may_block`] turns blocking there into a clear panic;
 //! * sockets and settings: [`each_addr`] (the body of `tcp_listen`, `tcp_connect` and
-//!   `udp_bind`), [`bind_tcp_listener`] and [`worker_threads`].
+//!   `udp_bind`), [`bind_tcp_listener`] and [`worker_threads`];
+//! * [`testing`]: one test body run on a runtime, within a time limit (what
+//!   `#[anyrt::test]` and the conformance suite use).
 
 mod guard;
 mod handles;
 mod net;
+pub mod testing;
 
 use std::any::Any;
 use std::io;

@@ -4,13 +4,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use anyrt::{JoinHandle, Runtime, RuntimeExt};
+use anyrt_core::{JoinHandle, Runtime, RuntimeExt};
 
-use crate::set_on_drop::SetOnDrop;
+use crate::SetOnDrop;
 use crate::{PROMPT, ms};
 
-#[anyrt::test]
-async fn spawn_and_join<R: Runtime>(rt: R) {
+/// Conformance case: spawn and join.
+pub async fn spawn_and_join<R: Runtime>(rt: R) {
     let handles: Vec<_> = (0..100u64)
         .map(|i| rt.spawn(async move { i * 2 }))
         .collect();
@@ -21,15 +21,15 @@ async fn spawn_and_join<R: Runtime>(rt: R) {
     assert_eq!(sum, 2 * (0..100).sum::<u64>());
 }
 
-#[anyrt::test]
-async fn spawned_task_runs_without_being_joined<R: Runtime>(rt: R) {
+/// Conformance case: spawned task runs without being joined.
+pub async fn spawned_task_runs_without_being_joined<R: Runtime>(rt: R) {
     let (tx, rx) = async_channel::bounded(1);
     drop(rt.spawn(async move { tx.send(7u32).await.unwrap() }));
     assert_eq!(rt.timeout(PROMPT, rx.recv()).await.unwrap().unwrap(), 7);
 }
 
-#[anyrt::test]
-async fn dropping_the_handle_detaches<R: Runtime>(rt: R) {
+/// Conformance case: dropping the handle detaches.
+pub async fn dropping_the_handle_detaches<R: Runtime>(rt: R) {
     let (tx, rx) = async_channel::bounded(1);
     let rt2 = rt.clone();
     let h = rt.spawn(async move {
@@ -43,8 +43,8 @@ async fn dropping_the_handle_detaches<R: Runtime>(rt: R) {
     );
 }
 
-#[anyrt::test]
-async fn abort_cancels_at_the_next_suspension_point<R: Runtime>(rt: R) {
+/// Conformance case: abort cancels at the next suspension point.
+pub async fn abort_cancels_at_the_next_suspension_point<R: Runtime>(rt: R) {
     let dropped = Arc::new(AtomicBool::new(false));
     let guard = SetOnDrop(dropped.clone());
     let (started_tx, started_rx) = async_channel::bounded(1);
@@ -78,8 +78,8 @@ async fn abort_cancels_at_the_next_suspension_point<R: Runtime>(rt: R) {
     );
 }
 
-#[anyrt::test]
-async fn abort_after_completion_keeps_the_output<R: Runtime>(rt: R) {
+/// Conformance case: abort after completion keeps the output.
+pub async fn abort_after_completion_keeps_the_output<R: Runtime>(rt: R) {
     let h = rt.spawn(async { 5 });
     let deadline = Instant::now() + PROMPT;
     while !h.is_finished() && Instant::now() < deadline {
@@ -90,8 +90,8 @@ async fn abort_after_completion_keeps_the_output<R: Runtime>(rt: R) {
     assert_eq!(h.await.unwrap(), 5);
 }
 
-#[anyrt::test]
-async fn a_panic_is_caught_and_the_runtime_goes_on<R: Runtime>(rt: R) {
+/// Conformance case: a panic is caught and the runtime goes on.
+pub async fn a_panic_is_caught_and_the_runtime_goes_on<R: Runtime>(rt: R) {
     let h = rt.spawn(async {
         if true {
             panic!("boom in a task");
@@ -116,8 +116,8 @@ async fn a_panic_is_caught_and_the_runtime_goes_on<R: Runtime>(rt: R) {
     assert_eq!(io.kind(), std::io::ErrorKind::Other);
 }
 
-#[anyrt::test]
-async fn spawn_blocking_runs_off_the_workers<R: Runtime>(rt: R) {
+/// Conformance case: spawn blocking runs off the workers.
+pub async fn spawn_blocking_runs_off_the_workers<R: Runtime>(rt: R) {
     // A blocking sleep in spawn_blocking must not stop a concurrent task's timer.
     let blocker = rt.spawn_blocking(|| {
         std::thread::sleep(ms(300));
@@ -142,8 +142,8 @@ async fn spawn_blocking_runs_off_the_workers<R: Runtime>(rt: R) {
     assert!(err.is_panic());
 }
 
-#[anyrt::test]
-async fn yield_now_lets_others_run<R: Runtime>(rt: R) {
+/// Conformance case: yield now lets others run.
+pub async fn yield_now_lets_others_run<R: Runtime>(rt: R) {
     let flag = Arc::new(AtomicBool::new(false));
     let f2 = flag.clone();
     let h = rt.spawn(async move { f2.store(true, Ordering::SeqCst) });
@@ -155,15 +155,22 @@ async fn yield_now_lets_others_run<R: Runtime>(rt: R) {
     h.await.unwrap();
 }
 
-#[anyrt::test]
-async fn the_name_is_the_backend<R: Runtime>(rt: R) {
-    assert!(["tokio", "smol", "green"].contains(&rt.name()));
+/// The backend's name is short and lower-case (it goes into messages and test names), and
+/// the runtime's clock is not ahead of the system's.
+pub async fn the_name_is_the_backend<R: Runtime>(rt: R) {
+    let name = rt.name();
+    assert!(!name.is_empty() && name.len() <= 32, "{name:?}");
+    assert!(
+        name.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+        "{name:?}"
+    );
     let now = rt.now();
     assert!(now <= Instant::now());
 }
 
-#[anyrt::test]
-async fn large_futures_run_and_are_gone_when_joined<R: Runtime>(rt: R) {
+/// Conformance case: large futures run and are gone when joined.
+pub async fn large_futures_run_and_are_gone_when_joined<R: Runtime>(rt: R) {
     // State machines of 32 KiB (held across an await), joined and aborted: they run to
     // the end, and by the time join returns their state has been dropped.
     let dropped = Arc::new(AtomicBool::new(false));
@@ -204,8 +211,8 @@ async fn large_futures_run_and_are_gone_when_joined<R: Runtime>(rt: R) {
     );
 }
 
-#[anyrt::test]
-async fn tasks_that_keep_yielding_do_not_starve_the_others<R: Runtime>(rt: R) {
+/// Conformance case: tasks that keep yielding do not starve the others.
+pub async fn tasks_that_keep_yielding_do_not_starve_the_others<R: Runtime>(rt: R) {
     // Four tasks yield in a loop until a flag is set, more than there are workers. The
     // task that sets it is spawned only once they all spin, and first waits on a timer.
     let flag = Arc::new(AtomicBool::new(false));
@@ -248,10 +255,10 @@ async fn tasks_that_keep_yielding_do_not_starve_the_others<R: Runtime>(rt: R) {
     }
 }
 
-#[anyrt::test]
-async fn abort_reaches_a_task_blocked_in_blocking_style_code<R: Runtime>(rt: R) {
-    use anyrt::implicit;
-    use anyrt::net::TcpListener;
+/// Conformance case: abort reaches a task blocked in blocking style code.
+pub async fn abort_reaches_a_task_blocked_in_blocking_style_code<R: Runtime>(rt: R) {
+    use anyrt_core::implicit;
+    use anyrt_core::net::TcpListener;
     use std::io::Read;
 
     let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
@@ -306,41 +313,8 @@ async fn abort_reaches_a_task_blocked_in_blocking_style_code<R: Runtime>(rt: R) 
     drop(client);
 }
 
-#[anyrt::test]
-async fn blocking_style_code_of_any_backend_panics_inside_an_async_task<R: Runtime>(rt: R) {
-    use anyrt::implicit;
-
-    async fn misuse<R: Runtime, B: Runtime>(rt: &R, other: B) {
-        let h = rt.spawn(async move { implicit::block_on(&other, async { 1 }) });
-        let err = rt
-            .timeout(PROMPT, h)
-            .await
-            .expect("blocking-style code inside an async task hung")
-            .unwrap_err();
-        assert!(err.is_panic(), "{err:?}");
-        assert!(err.to_string().contains("inside an async task"), "{err}");
-    }
-    #[cfg(feature = "tokio")]
-    {
-        let other = anyrt::Tokio::builder().workers(1).build().unwrap();
-        misuse(&rt, other.clone()).await;
-        other.shutdown();
-    }
-    #[cfg(feature = "smol")]
-    {
-        let other = anyrt::Smol::builder().workers(1).build().unwrap();
-        misuse(&rt, other.clone()).await;
-        other.shutdown();
-    }
-    #[cfg(feature = "green")]
-    if rt.name() != "green" {
-        // A green task may block in Green's own `block_on`: it parks only the coroutine.
-        misuse(&rt, anyrt::Green::new()).await;
-    }
-}
-
-#[anyrt::test]
-async fn a_handle_polled_again_after_completion_reports_cancellation<R: Runtime>(rt: R) {
+/// Conformance case: a handle polled again after completion reports cancellation.
+pub async fn a_handle_polled_again_after_completion_reports_cancellation<R: Runtime>(rt: R) {
     let mut h = rt.spawn(async { 3 });
     assert_eq!((&mut h).await.unwrap(), 3);
     assert!((&mut h).await.unwrap_err().is_cancelled());
@@ -350,8 +324,8 @@ async fn a_handle_polled_again_after_completion_reports_cancellation<R: Runtime>
     assert!((&mut b).await.unwrap_err().is_cancelled());
 }
 
-#[anyrt::test]
-async fn aborting_a_started_blocking_job_reports_cancellation<R: Runtime>(rt: R) {
+/// Conformance case: aborting a started blocking job reports cancellation.
+pub async fn aborting_a_started_blocking_job_reports_cancellation<R: Runtime>(rt: R) {
     let (started_tx, started_rx) = async_channel::bounded(1);
     let h = rt.spawn_blocking(move || {
         started_tx.send_blocking(()).unwrap();
@@ -364,8 +338,8 @@ async fn aborting_a_started_blocking_job_reports_cancellation<R: Runtime>(rt: R)
     assert!(err.is_cancelled(), "{err:?}");
 }
 
-#[anyrt::test]
-async fn a_join_error_is_an_io_error_of_kind_other<R: Runtime>(rt: R) {
+/// Conformance case: a join error is an io error of kind other.
+pub async fn a_join_error_is_an_io_error_of_kind_other<R: Runtime>(rt: R) {
     let rt2 = rt.clone();
     let h = rt.spawn(async move { rt2.sleep(ms(60_000)).await });
     h.abort();
@@ -376,8 +350,8 @@ async fn a_join_error_is_an_io_error_of_kind_other<R: Runtime>(rt: R) {
     assert_eq!(io.kind(), std::io::ErrorKind::Other);
 }
 
-#[anyrt::test]
-async fn abort_stops_a_task_whose_handle_nobody_awaits<R: Runtime>(rt: R) {
+/// Conformance case: abort stops a task whose handle nobody awaits.
+pub async fn abort_stops_a_task_whose_handle_nobody_awaits<R: Runtime>(rt: R) {
     use std::sync::atomic::AtomicUsize;
     let fired = Arc::new(AtomicUsize::new(0));
     let handles: Vec<_> = (0..200)
@@ -409,8 +383,8 @@ async fn abort_stops_a_task_whose_handle_nobody_awaits<R: Runtime>(rt: R) {
     }
 }
 
-#[anyrt::test]
-async fn a_128_kib_future_spawned_from_a_2_mib_thread<R: Runtime>(rt: R) {
+/// Conformance case: a 128 kib future spawned from a 2 mib thread.
+pub async fn a_128_kib_future_spawned_from_a_2_mib_thread<R: Runtime>(rt: R) {
     // A plain thread with std's default stack, as a test's own thread has. (The body is
     // async: its `join` blocks the test's thread, never a green worker.)
     let rt2 = rt.clone();
@@ -427,21 +401,6 @@ async fn a_128_kib_future_spawned_from_a_2_mib_thread<R: Runtime>(rt: R) {
         })
         .unwrap();
     assert_eq!(t.join().unwrap().unwrap(), 128 * 1024);
-}
-
-/// Test attributes reach every stamped test: this one passes only because it panics.
-#[anyrt::test]
-#[should_panic(expected = "the body panicked on purpose")]
-async fn should_panic_reaches_every_backend<R: Runtime>(rt: R) {
-    rt.sleep(ms(1)).await;
-    panic!("the body panicked on purpose");
-}
-
-/// Ignored on every backend: run, it would fail.
-#[anyrt::test]
-#[ignore = "checks that #[ignore] reaches the stamped tests"]
-fn ignore_reaches_every_backend<R: Runtime>(rt: R) {
-    panic!("an ignored test ran on {}", rt.name());
 }
 
 /// A future that completes (at once, or never) and panics when it is dropped.
@@ -472,8 +431,8 @@ impl Drop for PanicsWhenDropped {
     }
 }
 
-#[anyrt::test]
-async fn a_panic_in_a_futures_drop_is_reported_and_the_runtime_serves_on<R: Runtime>(rt: R) {
+/// Conformance case: a panic in a futures drop is reported and the runtime serves on.
+pub async fn a_panic_in_a_futures_drop_is_reported_and_the_runtime_serves_on<R: Runtime>(rt: R) {
     // Dropped by the runtime once it has completed.
     let done = rt.spawn(PanicsWhenDropped {
         message: "dropped after completion",
@@ -518,36 +477,4 @@ async fn a_panic_in_a_futures_drop_is_reported_and_the_runtime_serves_on<R: Runt
     }
     assert_eq!(sum, (0..16).sum::<u32>());
     assert_eq!(rt.spawn_blocking(|| 9).await.unwrap(), 9);
-}
-
-/// A test that hangs fails at its timeout, naming the backend, instead of hanging the run
-/// (this one on purpose, after 1 s).
-#[anyrt::test(timeout = "1s")]
-#[should_panic(expected = "the test timed out on the")]
-async fn a_test_that_hangs_fails_at_its_timeout<R: Runtime>(rt: R) {
-    rt.sleep(std::time::Duration::from_secs(3600)).await;
-}
-
-/// The same for a blocking-style test.
-#[anyrt::test(timeout = "500ms")]
-#[should_panic(expected = "still running after 500ms")]
-fn a_blocking_style_test_that_hangs_fails_at_its_timeout<R: Runtime>(rt: R) {
-    anyrt::implicit::sleep(&rt, std::time::Duration::from_secs(3600));
-}
-
-/// A test's result reaches the harness from the body's thread, even when its error type
-/// is not `Send`.
-#[anyrt::test]
-async fn a_test_returning_ok_passes<R: Runtime>(rt: R) -> Result<(), Box<dyn std::error::Error>> {
-    rt.sleep(ms(1)).await;
-    Ok(())
-}
-
-#[anyrt::test]
-#[should_panic(expected = "non-zero status code")]
-async fn a_test_returning_an_error_fails<R: Runtime>(
-    rt: R,
-) -> Result<(), Box<dyn std::error::Error>> {
-    rt.sleep(ms(1)).await;
-    Err("the body failed on purpose".into())
 }

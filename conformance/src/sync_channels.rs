@@ -1,11 +1,11 @@
 //! Runtime-agnostic synchronisation crates between tasks.
 
-use anyrt::{Runtime, RuntimeExt};
+use anyrt_core::{Runtime, RuntimeExt};
 
 use crate::PROMPT;
 
-#[anyrt::test]
-async fn async_channel_between_tasks<R: Runtime>(rt: R) {
+/// Conformance case: async channel between tasks.
+pub async fn async_channel_between_tasks<R: Runtime>(rt: R) {
     let (tx, rx) = async_channel::bounded::<u64>(4);
     let producers: Vec<_> = (0..4u64)
         .map(|p| {
@@ -37,8 +37,8 @@ async fn async_channel_between_tasks<R: Runtime>(rt: R) {
     assert_eq!(sum, expected);
 }
 
-#[anyrt::test]
-async fn futures_oneshot_between_tasks<R: Runtime>(rt: R) {
+/// Conformance case: futures oneshot between tasks.
+pub async fn futures_oneshot_between_tasks<R: Runtime>(rt: R) {
     let (tx, rx) = futures_channel::oneshot::channel::<String>();
     let waiter = rt.spawn(async move { rx.await.unwrap() });
     let rt2 = rt.clone();

@@ -2,13 +2,13 @@
 
 use std::time::{Duration, Instant};
 
-use anyrt::{Elapsed, Runtime, RuntimeExt};
+use anyrt_core::{Elapsed, Runtime, RuntimeExt};
 use futures_util::future::{Either, select};
 
 use crate::{PROMPT, ms};
 
-#[anyrt::test]
-async fn sleep_never_fires_early<R: Runtime>(rt: R) {
+/// Conformance case: sleep never fires early.
+pub async fn sleep_never_fires_early<R: Runtime>(rt: R) {
     for d in [1u64, 2, 15, 50] {
         let t0 = Instant::now();
         rt.sleep(ms(d)).await;
@@ -23,8 +23,8 @@ async fn sleep_never_fires_early<R: Runtime>(rt: R) {
     rt.sleep(Duration::ZERO).await;
 }
 
-#[anyrt::test]
-async fn sleep_until_a_deadline<R: Runtime>(rt: R) {
+/// Conformance case: sleep until a deadline.
+pub async fn sleep_until_a_deadline<R: Runtime>(rt: R) {
     let deadline = rt.now() + ms(40);
     rt.sleep_until(deadline).await;
     assert!(Instant::now() >= deadline);
@@ -34,8 +34,8 @@ async fn sleep_until_a_deadline<R: Runtime>(rt: R) {
     assert!(t0.elapsed() < PROMPT);
 }
 
-#[anyrt::test]
-async fn many_concurrent_sleeps<R: Runtime>(rt: R) {
+/// Conformance case: many concurrent sleeps.
+pub async fn many_concurrent_sleeps<R: Runtime>(rt: R) {
     let t0 = Instant::now();
     let handles: Vec<_> = (0..1000u64)
         .map(|i| {
@@ -53,8 +53,8 @@ async fn many_concurrent_sleeps<R: Runtime>(rt: R) {
     assert!(t0.elapsed() < ms(50) + PROMPT);
 }
 
-#[anyrt::test]
-async fn timeout_fires<R: Runtime>(rt: R) {
+/// Conformance case: timeout fires.
+pub async fn timeout_fires<R: Runtime>(rt: R) {
     let t0 = Instant::now();
     let r = rt.timeout(ms(50), rt.sleep(ms(60_000))).await;
     assert!(t0.elapsed() >= ms(50));
@@ -65,8 +65,8 @@ async fn timeout_fires<R: Runtime>(rt: R) {
     assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
 }
 
-#[anyrt::test]
-async fn timeout_passes_the_value_through<R: Runtime>(rt: R) {
+/// Conformance case: timeout passes the value through.
+pub async fn timeout_passes_the_value_through<R: Runtime>(rt: R) {
     let rt2 = rt.clone();
     let v = rt
         .timeout(ms(5_000), async move {
@@ -79,8 +79,8 @@ async fn timeout_passes_the_value_through<R: Runtime>(rt: R) {
     assert_eq!(rt.timeout_at(at, async { 3 }).await, Ok(3));
 }
 
-#[anyrt::test]
-async fn interval_ticks_on_schedule<R: Runtime>(rt: R) {
+/// Conformance case: interval ticks on schedule.
+pub async fn interval_ticks_on_schedule<R: Runtime>(rt: R) {
     let mut iv = rt.interval(ms(25));
     let t0 = Instant::now();
     let first = iv.tick().await;
@@ -97,8 +97,8 @@ async fn interval_ticks_on_schedule<R: Runtime>(rt: R) {
     assert_eq!(iv.period(), ms(25));
 }
 
-#[anyrt::test]
-async fn select_of_a_long_sleep_and_a_channel<R: Runtime>(rt: R) {
+/// Conformance case: select of a long sleep and a channel.
+pub async fn select_of_a_long_sleep_and_a_channel<R: Runtime>(rt: R) {
     // No future may block inside poll: the channel fed after 20 ms must win promptly.
     let (tx, rx) = async_channel::bounded::<u32>(1);
     let rt2 = rt.clone();
@@ -116,8 +116,8 @@ async fn select_of_a_long_sleep_and_a_channel<R: Runtime>(rt: R) {
     assert!(t0.elapsed() < ms(1_000), "took {:?}", t0.elapsed());
 }
 
-#[anyrt::test]
-async fn many_timers_in_one_task<R: Runtime>(rt: R) {
+/// Conformance case: many timers in one task.
+pub async fn many_timers_in_one_task<R: Runtime>(rt: R) {
     use futures_util::stream::{FuturesUnordered, StreamExt};
     // One task waits on several timers at once, registered out of deadline order, while
     // others are registered and dropped. Each must fire in deadline order and none early.
@@ -152,8 +152,8 @@ async fn poll_once<F: std::future::Future + Unpin>(mut f: F) -> std::task::Poll<
     std::future::poll_fn(|cx| std::task::Poll::Ready(std::pin::Pin::new(&mut f).poll(cx))).await
 }
 
-#[anyrt::test]
-async fn an_interval_too_long_for_instant_ticks_once<R: Runtime>(rt: R) {
+/// Conformance case: an interval too long for instant ticks once.
+pub async fn an_interval_too_long_for_instant_ticks_once<R: Runtime>(rt: R) {
     for period in [Duration::MAX, Duration::from_secs(u64::MAX / 2)] {
         let mut iv = rt.interval(period);
         // The first tick completes at once; the next one lies beyond what `Instant` holds.

@@ -2,13 +2,13 @@
 
 use std::io::ErrorKind;
 
-use anyrt::net::UdpSocket;
-use anyrt::{Runtime, RuntimeExt};
+use anyrt_core::net::UdpSocket;
+use anyrt_core::{Runtime, RuntimeExt};
 
 use crate::PROMPT;
 
-#[anyrt::test]
-async fn send_to_and_recv_from<R: Runtime>(rt: R) {
+/// Conformance case: send to and recv from.
+pub async fn send_to_and_recv_from<R: Runtime>(rt: R) {
     let a = rt.udp_bind("127.0.0.1:0").await.unwrap();
     let b = rt.udp_bind("127.0.0.1:0").await.unwrap();
     let (a_addr, b_addr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
@@ -34,8 +34,8 @@ async fn send_to_and_recv_from<R: Runtime>(rt: R) {
     }
 }
 
-#[anyrt::test]
-async fn connected_send_and_recv<R: Runtime>(rt: R) {
+/// Conformance case: connected send and recv.
+pub async fn connected_send_and_recv<R: Runtime>(rt: R) {
     let a = rt.udp_bind("127.0.0.1:0").await.unwrap();
     let b = rt.udp_bind("127.0.0.1:0").await.unwrap();
     let (a_addr, b_addr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
@@ -51,8 +51,8 @@ async fn connected_send_and_recv<R: Runtime>(rt: R) {
     assert_eq!(&buf[..n], b"pong");
 }
 
-#[anyrt::test]
-async fn recv_waits_without_blocking_others<R: Runtime>(rt: R) {
+/// Conformance case: recv waits without blocking others.
+pub async fn recv_waits_without_blocking_others<R: Runtime>(rt: R) {
     let a = std::sync::Arc::new(rt.udp_bind("127.0.0.1:0").await.unwrap());
     let a_addr = a.local_addr().unwrap();
     let a2 = a.clone();

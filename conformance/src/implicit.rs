@@ -1,5 +1,5 @@
 //! Implicit (blocking-style) code on every backend: the bodies here are plain `fn`s, run
-//! by `#[anyrt::test]` as implicit threads.
+//! by `#[anyrt_core::test]` as implicit threads.
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::Shutdown;
@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use anyrt::implicit::{self, TcpListener, TcpStream, UdpSocket};
-use anyrt::{Runtime, RuntimeExt};
+use anyrt_core::implicit::{self, TcpListener, TcpStream, UdpSocket};
+use anyrt_core::{Runtime, RuntimeExt};
 
 use crate::{PROMPT, ms};
 
@@ -32,8 +32,8 @@ fn echo_server<R: Runtime>(rt: &R) -> std::net::SocketAddr {
     addr
 }
 
-#[anyrt::test]
-fn implicit_echo_with_200_concurrent_clients<R: Runtime>(rt: R) {
+/// Conformance case: implicit echo with 200 concurrent clients.
+pub fn implicit_echo_with_200_concurrent_clients<R: Runtime>(rt: R) {
     let addr = echo_server(&rt);
     let clients: Vec<_> = (0..200u32)
         .map(|c| {
@@ -60,8 +60,8 @@ fn implicit_echo_with_200_concurrent_clients<R: Runtime>(rt: R) {
     assert_eq!(total, (0..200).sum::<u32>());
 }
 
-#[anyrt::test]
-fn bufread_line_protocol<R: Runtime>(rt: R) {
+/// Conformance case: bufread line protocol.
+pub fn bufread_line_protocol<R: Runtime>(rt: R) {
     let listener = TcpListener::bind(&rt, "127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let server = implicit::spawn(&rt, move || {
@@ -89,8 +89,8 @@ fn bufread_line_protocol<R: Runtime>(rt: R) {
     assert_eq!(server.join().unwrap(), 3);
 }
 
-#[anyrt::test]
-fn read_timeout_then_the_stream_still_works<R: Runtime>(rt: R) {
+/// Conformance case: read timeout then the stream still works.
+pub fn read_timeout_then_the_stream_still_works<R: Runtime>(rt: R) {
     let listener = TcpListener::bind(&rt, "127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let mut c = TcpStream::connect(&rt, addr).unwrap();
@@ -131,8 +131,8 @@ fn read_timeout_then_the_stream_still_works<R: Runtime>(rt: R) {
     drop(writer.join().unwrap());
 }
 
-#[anyrt::test]
-fn the_longest_timeout_reads_back_as_set<R: Runtime>(rt: R) {
+/// Conformance case: the longest timeout reads back as set.
+pub fn the_longest_timeout_reads_back_as_set<R: Runtime>(rt: R) {
     let listener = TcpListener::bind(&rt, "127.0.0.1:0").unwrap();
     let c = TcpStream::connect(&rt, listener.local_addr().unwrap()).unwrap();
     let longest = Duration::from_nanos(u64::MAX);
@@ -147,8 +147,8 @@ fn the_longest_timeout_reads_back_as_set<R: Runtime>(rt: R) {
     assert_eq!(c.read_timeout().unwrap(), None);
 }
 
-#[anyrt::test]
-fn udp_round_trip<R: Runtime>(rt: R) {
+/// Conformance case: udp round trip.
+pub fn udp_round_trip<R: Runtime>(rt: R) {
     let a = UdpSocket::bind(&rt, "127.0.0.1:0").unwrap();
     let b = UdpSocket::bind(&rt, "127.0.0.1:0").unwrap();
     let b_addr = b.local_addr().unwrap();
@@ -164,8 +164,8 @@ fn udp_round_trip<R: Runtime>(rt: R) {
     assert_eq!(a.peer_addr().unwrap(), b_addr);
 }
 
-#[anyrt::test]
-fn block_on_a_channel_fed_by_an_async_task<R: Runtime>(rt: R) {
+/// Conformance case: block on a channel fed by an async task.
+pub fn block_on_a_channel_fed_by_an_async_task<R: Runtime>(rt: R) {
     let (tx, rx) = async_channel::bounded::<u32>(1);
     let rt2 = rt.clone();
     drop(rt.spawn(async move {
@@ -181,8 +181,8 @@ fn block_on_a_channel_fed_by_an_async_task<R: Runtime>(rt: R) {
     assert_eq!(got, (0..10).collect::<Vec<_>>());
 }
 
-#[anyrt::test]
-fn sleep_lower_bound<R: Runtime>(rt: R) {
+/// Conformance case: sleep lower bound.
+pub fn sleep_lower_bound<R: Runtime>(rt: R) {
     for d in [1u64, 10, 30] {
         let t0 = Instant::now();
         implicit::sleep(&rt, ms(d));
@@ -190,8 +190,8 @@ fn sleep_lower_bound<R: Runtime>(rt: R) {
     }
 }
 
-#[anyrt::test]
-fn join_of_a_panicking_thread<R: Runtime>(rt: R) {
+/// Conformance case: join of a panicking thread.
+pub fn join_of_a_panicking_thread<R: Runtime>(rt: R) {
     let t = implicit::spawn(&rt, || -> u32 { panic!("implicit panic") });
     let err = t.join().unwrap_err();
     assert!(err.is_panic());
@@ -200,8 +200,8 @@ fn join_of_a_panicking_thread<R: Runtime>(rt: R) {
     assert_eq!(t.join().unwrap(), 5);
 }
 
-#[anyrt::test]
-fn six_hundred_threads_meet_at_a_barrier<R: Runtime>(rt: R) {
+/// Conformance case: six hundred threads meet at a barrier.
+pub fn six_hundred_threads_meet_at_a_barrier<R: Runtime>(rt: R) {
     // More than tokio's (512) or `blocking`'s (500) pool: each must be a thread of its own.
     const N: usize = 600;
     let barrier = Arc::new(async_lock::Barrier::new(N));
@@ -221,8 +221,8 @@ fn six_hundred_threads_meet_at_a_barrier<R: Runtime>(rt: R) {
     assert_eq!(passed.load(Ordering::SeqCst), N);
 }
 
-#[anyrt::test]
-async fn blocking_calls_inside_async_tasks<R: Runtime>(rt: R) {
+/// Conformance case: blocking calls inside async tasks.
+pub async fn blocking_calls_inside_async_tasks<R: Runtime>(rt: R) {
     let rt2 = rt.clone();
     let h = rt.spawn(async move {
         implicit::sleep(&rt2, ms(5));
@@ -241,8 +241,8 @@ async fn blocking_calls_inside_async_tasks<R: Runtime>(rt: R) {
     }
 }
 
-#[anyrt::test]
-fn a_stream_moves_from_a_plain_thread_to_an_implicit_thread<R: Runtime>(rt: R) {
+/// Conformance case: a stream moves from a plain thread to an implicit thread.
+pub fn a_stream_moves_from_a_plain_thread_to_an_implicit_thread<R: Runtime>(rt: R) {
     let listener = TcpListener::bind(&rt, "127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     // Connected, and read until a timeout, on a plain OS thread (on Green, a socket that
@@ -278,9 +278,8 @@ fn a_stream_moves_from_a_plain_thread_to_an_implicit_thread<R: Runtime>(rt: R) {
 /// Blocking-style reads and writes take the backend's direct path where it has one (no
 /// timeout set, on an implicit thread) and the general path through `block_on` otherwise
 /// (a timeout set): the same bytes either way, including reads that have to wait.
-#[anyrt::test]
-fn the_direct_and_the_general_path_carry_the_same_bytes<R: Runtime>(rt: R) {
-    use anyrt::net::TcpStream as _;
+pub fn the_direct_and_the_general_path_carry_the_same_bytes<R: Runtime>(rt: R) {
+    use anyrt_core::net::TcpStream as _;
     let addr = echo_server(&rt);
     let mut direct = TcpStream::connect(&rt, addr).unwrap();
     let mut general = TcpStream::connect(&rt, addr).unwrap();
@@ -298,7 +297,7 @@ fn the_direct_and_the_general_path_carry_the_same_bytes<R: Runtime>(rt: R) {
 
     // The hooks themselves, on an async stream: each either does the IO or declines, and
     // the caller then takes the general path.
-    use anyrt::io::{AsyncReadExt, AsyncWriteExt};
+    use anyrt_core::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = rt.block_on(rt.tcp_connect(addr)).unwrap();
     let mut direct_calls = 0;
     let mut sent = 0;

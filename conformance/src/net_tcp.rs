@@ -4,9 +4,9 @@ use std::io::ErrorKind;
 use std::net::{Shutdown, SocketAddr};
 use std::time::Instant;
 
-use anyrt::io::{AsyncReadExt, AsyncWriteExt};
-use anyrt::net::{TcpListener, TcpStream};
-use anyrt::{Runtime, RuntimeExt};
+use anyrt_core::io::{AsyncReadExt, AsyncWriteExt};
+use anyrt_core::net::{TcpListener, TcpStream};
+use anyrt_core::{Runtime, RuntimeExt};
 
 use crate::{PROMPT, ms};
 
@@ -44,8 +44,8 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
-#[anyrt::test]
-async fn echo_one_mebibyte<R: Runtime>(rt: R) {
+/// Conformance case: echo one mebibyte.
+pub async fn echo_one_mebibyte<R: Runtime>(rt: R) {
     let addr = echo_server(&rt).await;
     let stream = rt.tcp_connect(addr).await.unwrap();
     assert_eq!(stream.peer_addr().unwrap(), addr);
@@ -72,8 +72,8 @@ async fn echo_one_mebibyte<R: Runtime>(rt: R) {
     drop(wr);
 }
 
-#[anyrt::test]
-async fn fifty_concurrent_connections<R: Runtime>(rt: R) {
+/// Conformance case: fifty concurrent connections.
+pub async fn fifty_concurrent_connections<R: Runtime>(rt: R) {
     let addr = echo_server(&rt).await;
     let clients: Vec<_> = (0..50u8)
         .map(|c| {
@@ -99,8 +99,8 @@ async fn fifty_concurrent_connections<R: Runtime>(rt: R) {
     assert_eq!(seen, (1u64 << 50) - 1);
 }
 
-#[anyrt::test]
-async fn half_close<R: Runtime>(rt: R) {
+/// Conformance case: half close.
+pub async fn half_close<R: Runtime>(rt: R) {
     let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = rt.spawn(async move {
@@ -129,8 +129,8 @@ async fn half_close<R: Runtime>(rt: R) {
     assert_eq!(c.read(&mut buf).await.unwrap(), 0);
 }
 
-#[anyrt::test]
-async fn poll_close_sends_eof<R: Runtime>(rt: R) {
+/// Conformance case: poll close sends eof.
+pub async fn poll_close_sends_eof<R: Runtime>(rt: R) {
     let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut c = rt.tcp_connect(addr).await.unwrap();
@@ -145,8 +145,8 @@ async fn poll_close_sends_eof<R: Runtime>(rt: R) {
     assert_eq!(got, b"bye");
 }
 
-#[anyrt::test]
-async fn connection_refused<R: Runtime>(rt: R) {
+/// Conformance case: connection refused.
+pub async fn connection_refused<R: Runtime>(rt: R) {
     // A port that was just free: bind, note it, close.
     let addr = {
         let l = rt.tcp_listen("127.0.0.1:0").await.unwrap();
@@ -156,8 +156,8 @@ async fn connection_refused<R: Runtime>(rt: R) {
     assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
 }
 
-#[anyrt::test]
-async fn address_in_use<R: Runtime>(rt: R) {
+/// Conformance case: address in use.
+pub async fn address_in_use<R: Runtime>(rt: R) {
     let l = rt.tcp_listen("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
     let err = rt
@@ -172,8 +172,8 @@ async fn address_in_use<R: Runtime>(rt: R) {
     assert_eq!(s.peer_addr().unwrap(), c.local_addr().unwrap());
 }
 
-#[anyrt::test]
-async fn read_timeout_then_the_stream_still_works<R: Runtime>(rt: R) {
+/// Conformance case: read timeout then the stream still works.
+pub async fn read_timeout_then_the_stream_still_works<R: Runtime>(rt: R) {
     let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut c = rt.tcp_connect(addr).await.unwrap();
@@ -190,8 +190,8 @@ async fn read_timeout_then_the_stream_still_works<R: Runtime>(rt: R) {
     assert_eq!(&buf[..n], b"late data");
 }
 
-#[anyrt::test]
-async fn connect_by_host_name<R: Runtime>(rt: R) {
+/// Conformance case: connect by host name.
+pub async fn connect_by_host_name<R: Runtime>(rt: R) {
     let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     // "localhost" may resolve to ::1 first; each address is tried in turn.
@@ -205,8 +205,8 @@ async fn connect_by_host_name<R: Runtime>(rt: R) {
     assert_eq!(c2.peer_addr().unwrap().port(), port);
 }
 
-#[anyrt::test]
-async fn ipv6_loopback<R: Runtime>(rt: R) {
+/// Conformance case: ipv6 loopback.
+pub async fn ipv6_loopback<R: Runtime>(rt: R) {
     let Ok(listener) = rt.tcp_listen("[::1]:0").await else {
         eprintln!("no IPv6 loopback on this machine; skipped");
         return;
@@ -221,8 +221,8 @@ async fn ipv6_loopback<R: Runtime>(rt: R) {
     assert_eq!(&buf, b"v6");
 }
 
-#[anyrt::test]
-async fn bad_addresses_are_invalid_input<R: Runtime>(rt: R) {
+/// Conformance case: bad addresses are invalid input.
+pub async fn bad_addresses_are_invalid_input<R: Runtime>(rt: R) {
     for bad in ["not an address", "127.0.0.1:70000", "127.0.0.1"] {
         let err = rt.tcp_connect(bad).await.err().expect("must fail");
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad}: {err}");
@@ -233,8 +233,8 @@ async fn bad_addresses_are_invalid_input<R: Runtime>(rt: R) {
     }
 }
 
-#[anyrt::test]
-async fn dropping_a_socket_closes_it_at_once<R: Runtime>(rt: R) {
+/// Conformance case: dropping a socket closes it at once.
+pub async fn dropping_a_socket_closes_it_at_once<R: Runtime>(rt: R) {
     use std::io::Read;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -276,8 +276,8 @@ async fn dropping_a_socket_closes_it_at_once<R: Runtime>(rt: R) {
     rt.timeout(PROMPT, task).await.unwrap().unwrap();
 }
 
-#[anyrt::test]
-async fn a_finished_task_is_gone_even_after_waiting_under_a_long_timeout<R: Runtime>(rt: R) {
+/// Conformance case: a finished task is gone even after waiting under a long timeout.
+pub async fn a_finished_task_is_gone_even_after_waiting_under_a_long_timeout<R: Runtime>(rt: R) {
     use std::time::Duration;
 
     let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
@@ -305,8 +305,8 @@ async fn a_finished_task_is_gone_even_after_waiting_under_a_long_timeout<R: Runt
     assert_eq!(n, 0);
 }
 
-#[anyrt::test]
-async fn five_hundred_simultaneous_connects_fit_the_backlog<R: Runtime>(rt: R) {
+/// Conformance case: five hundred simultaneous connects fit the backlog.
+pub async fn five_hundred_simultaneous_connects_fit_the_backlog<R: Runtime>(rt: R) {
     const N: usize = 500;
     let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

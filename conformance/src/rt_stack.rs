@@ -5,8 +5,8 @@ use std::future::Future;
 use std::io::{Read, Write};
 use std::pin::Pin;
 
-use anyrt::implicit::{self, TcpListener, TcpStream};
-use anyrt::{Runtime, RuntimeExt};
+use anyrt_core::implicit::{self, TcpListener, TcpStream};
+use anyrt_core::{Runtime, RuntimeExt};
 
 use crate::PROMPT;
 
@@ -24,14 +24,14 @@ async fn sum_by_value(a: [u8; 65536]) -> u64 {
     a.iter().map(|&b| u64::from(b)).sum()
 }
 
-#[anyrt::test]
-async fn a_thousand_deep_async_recursion<R: Runtime>(rt: R) {
+/// Conformance case: a thousand deep async recursion.
+pub async fn a_thousand_deep_async_recursion<R: Runtime>(rt: R) {
     let h = rt.spawn(recurse(1000));
     assert_eq!(rt.timeout(PROMPT, h).await.unwrap().unwrap(), 1000);
 }
 
-#[anyrt::test]
-async fn a_64_kib_array_passed_by_value<R: Runtime>(rt: R) {
+/// Conformance case: a 64 kib array passed by value.
+pub async fn a_64_kib_array_passed_by_value<R: Runtime>(rt: R) {
     let h = rt.spawn(async {
         let a = std::hint::black_box([1u8; 65536]);
         sum_by_value(a).await
@@ -39,8 +39,8 @@ async fn a_64_kib_array_passed_by_value<R: Runtime>(rt: R) {
     assert_eq!(rt.timeout(PROMPT, h).await.unwrap().unwrap(), 65536);
 }
 
-#[anyrt::test]
-fn a_64_kib_stack_buffer_in_blocking_style_code<R: Runtime>(rt: R) {
+/// Conformance case: a 64 kib stack buffer in blocking style code.
+pub fn a_64_kib_stack_buffer_in_blocking_style_code<R: Runtime>(rt: R) {
     let listener = TcpListener::bind(&rt, "127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let rt2 = rt.clone();
@@ -59,12 +59,4 @@ fn a_64_kib_stack_buffer_in_blocking_style_code<R: Runtime>(rt: R) {
     });
     client.join().unwrap();
     assert_eq!(h.join().unwrap(), 5000);
-}
-
-/// Deeper than the default 1 MiB green stack holds in a debug build, within the 2 MiB of
-/// Tokio's and Smol's worker threads: the test raises Green's stack.
-#[anyrt::test(green_stack_size = 4 << 20)]
-async fn a_test_chooses_greens_stack_size<R: Runtime>(rt: R) {
-    let h = rt.spawn(recurse(5000));
-    assert_eq!(rt.timeout(PROMPT, h).await.unwrap().unwrap(), 5000);
 }

@@ -1,0 +1,99 @@
+//! The whole suite, out of the facade, against a backend that only wraps another: what a
+//! fourth backend (or a middleware runtime) does to prove it keeps the contract.
+
+use std::future::Future;
+use std::io;
+use std::time::{Duration, Instant};
+
+use anyrt_core::Runtime;
+use anyrt_core::net::ToSocketAddrs;
+use anyrt_tokio::Tokio;
+
+/// A runtime that delegates every call to Tokio.
+#[derive(Clone, Debug)]
+struct Wrapped(Tokio);
+
+impl Wrapped {
+    fn new() -> Wrapped {
+        Wrapped(Tokio::builder().workers(2).build().unwrap())
+    }
+
+    fn stop(&self) {
+        self.0.shutdown();
+    }
+}
+
+impl Runtime for Wrapped {
+    type JoinHandle<T: Send + 'static> = <Tokio as Runtime>::JoinHandle<T>;
+    type Sleep = <Tokio as Runtime>::Sleep;
+    type TcpListener = <Tokio as Runtime>::TcpListener;
+    type TcpStream = <Tokio as Runtime>::TcpStream;
+    type UdpSocket = <Tokio as Runtime>::UdpSocket;
+
+    fn name(&self) -> &'static str {
+        "wrapped-tokio"
+    }
+
+    fn spawn<F>(&self, future: F) -> Self::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.0.spawn(future)
+    }
+
+    fn spawn_blocking<F, T>(&self, f: F) -> Self::JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.0.spawn_blocking(f)
+    }
+
+    fn spawn_implicit<F, T>(&self, f: F) -> Self::JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.0.spawn_implicit(f)
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.0.block_on(future)
+    }
+
+    fn is_shut_down(&self) -> bool {
+        self.0.is_shut_down()
+    }
+
+    fn sleep(&self, duration: Duration) -> Self::Sleep {
+        self.0.sleep(duration)
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> Self::Sleep {
+        self.0.sleep_until(deadline)
+    }
+
+    fn tcp_listen<A: ToSocketAddrs>(
+        &self,
+        addr: A,
+    ) -> impl Future<Output = io::Result<Self::TcpListener>> + Send {
+        self.0.tcp_listen(addr)
+    }
+
+    fn tcp_connect<A: ToSocketAddrs>(
+        &self,
+        addr: A,
+    ) -> impl Future<Output = io::Result<Self::TcpStream>> + Send {
+        self.0.tcp_connect(addr)
+    }
+
+    fn udp_bind<A: ToSocketAddrs>(
+        &self,
+        addr: A,
+    ) -> impl Future<Output = io::Result<Self::UdpSocket>> + Send {
+        self.0.udp_bind(addr)
+    }
+}
+
+anyrt_conformance::suite!(Wrapped, Wrapped::new(), Wrapped::stop);
