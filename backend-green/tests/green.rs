@@ -1,12 +1,11 @@
 //! What only the Green backend has: may's process-wide scheduler, coroutine parking, and
 //! may's timer quirks.
 
-#![cfg(feature = "green")]
-
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
 
-use anyrt::{Green, JoinHandle, Runtime, RuntimeExt};
+use anyrt_core::{JoinHandle, Runtime, RuntimeExt};
+use anyrt_green::Green;
 
 const PROMPT: Duration = Duration::from_secs(10);
 
@@ -107,8 +106,8 @@ fn abort_of_a_task_that_never_started_polling() {
 fn many_tasks_wait_on_one_socket_pair() {
     // Several tasks read from clones of one socket's data through a shared split: the
     // elected waiter must wake the others.
-    use anyrt::io::{AsyncReadExt, AsyncWriteExt};
-    use anyrt::net::TcpListener;
+    use anyrt_core::io::{AsyncReadExt, AsyncWriteExt};
+    use anyrt_core::net::TcpListener;
     let rt = Green::new();
     let r = rt.block_on(async move {
         let l = rt.tcp_listen("127.0.0.1:0").await.unwrap();
@@ -177,7 +176,7 @@ fn a_threads_block_on_sleeps_while_every_worker_is_busy() {
 
 #[test]
 fn sockets_give_their_std_socket_back() {
-    use anyrt::io::{AsyncReadExt, AsyncWriteExt};
+    use anyrt_core::io::{AsyncReadExt, AsyncWriteExt};
     use std::io::{Read, Write};
     let rt = Green::new();
     let peer = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -212,11 +211,11 @@ fn sockets_give_their_std_socket_back() {
     assert_eq!(&back, b"back");
 
     let listener = rt.block_on(rt.tcp_listen("127.0.0.1:0")).unwrap();
-    let l_addr = anyrt::net::TcpListener::local_addr(&listener).unwrap();
+    let l_addr = anyrt_core::net::TcpListener::local_addr(&listener).unwrap();
     let std_listener = listener.into_inner().unwrap();
     assert_eq!(std_listener.local_addr().unwrap(), l_addr);
     let udp = rt.block_on(rt.udp_bind("127.0.0.1:0")).unwrap();
-    let u_addr = anyrt::net::UdpSocket::local_addr(&udp).unwrap();
+    let u_addr = anyrt_core::net::UdpSocket::local_addr(&udp).unwrap();
     assert_eq!(udp.get_ref().local_addr().unwrap(), u_addr);
     assert_eq!(udp.into_inner().unwrap().local_addr().unwrap(), u_addr);
 }
