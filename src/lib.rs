@@ -69,8 +69,38 @@ mod default_runtime;
 #[cfg(any(feature = "tokio", feature = "smol", feature = "green"))]
 pub use default_runtime::runtime;
 
-#[doc(hidden)]
-pub mod __private;
+mod registry;
+pub mod testing;
+
+/// Runs `future` to completion on the default runtime ([`runtime()`]), blocking the
+/// calling thread: the body of [`#[anyrt::main]`](macro@main). With no backend enabled it
+/// is a compile error that names the features to enable.
+///
+/// ```
+/// # #[cfg(any(feature = "tokio", feature = "smol", feature = "green"))] {
+/// let answer = anyrt::block_on!(async { 6 * 7 });
+/// assert_eq!(answer, 42);
+/// # }
+/// ```
+#[cfg(any(feature = "tokio", feature = "smol", feature = "green"))]
+#[macro_export]
+macro_rules! block_on {
+    ($future:expr) => {
+        $crate::Runtime::block_on(&$crate::runtime(), $future)
+    };
+}
+
+/// Runs `future` to completion on the default runtime; see the documentation built with a
+/// backend. With no backend enabled, as here, it is a compile error naming the features.
+#[cfg(not(any(feature = "tokio", feature = "smol", feature = "green")))]
+#[macro_export]
+macro_rules! block_on {
+    ($future:expr) => {
+        ::core::compile_error!(
+            "anyrt has no backend enabled: enable the `tokio`, `smol` or `green` feature of anyrt"
+        )
+    };
+}
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

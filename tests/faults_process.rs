@@ -41,15 +41,12 @@ fn text(out: &Output) -> String {
 
 fn backends() -> Vec<&'static str> {
     let mut v = Vec::new();
-    if cfg!(feature = "tokio") {
-        v.push("tokio");
+    macro_rules! name {
+        ($name:ident, $runtime:ty) => {
+            v.push(stringify!($name));
+        };
     }
-    if cfg!(feature = "smol") {
-        v.push("smol");
-    }
-    if cfg!(feature = "green") {
-        v.push("green");
-    }
+    anyrt::for_each_backend!(name);
     v
 }
 

@@ -12,39 +12,27 @@ pub(crate) trait Program {
 
 /// Runs `program` on the backend called `name`, or explains why it cannot.
 pub(crate) fn with_backend<P: Program>(name: &str, program: P) -> Result<P::Output, String> {
-    #[cfg_attr(
-        all(feature = "tokio", feature = "smol", feature = "green"),
-        allow(unused)
-    )]
-    let not_enabled = |feature: &str| {
-        format!(
-            "backend `{name}` is not enabled in this build: rebuild with `--features {feature}` \
-             (or `--features full`)"
-        )
-    };
-    match name {
-        "tokio" => {
-            #[cfg(feature = "tokio")]
-            return Ok(program.run(anyrt::Tokio::new()));
-            #[cfg(not(feature = "tokio"))]
-            return Err(not_enabled("tokio"));
-        }
-        "smol" => {
-            #[cfg(feature = "smol")]
-            return Ok(program.run(anyrt::Smol::new()));
-            #[cfg(not(feature = "smol"))]
-            return Err(not_enabled("smol"));
-        }
-        "green" => {
-            #[cfg(feature = "green")]
-            return Ok(program.run(anyrt::Green::new()));
-            #[cfg(not(feature = "green"))]
-            return Err(not_enabled("green"));
-        }
-        other => Err(format!(
-            "unknown backend `{other}`: expected one of tokio, smol, green"
-        )),
+    let mut program = Some(program);
+    let mut output = None;
+    let mut built = Vec::new();
+    macro_rules! on {
+        ($backend:ident, $runtime:ty) => {
+            built.push(stringify!($backend));
+            if name == stringify!($backend)
+                && let Some(p) = program.take()
+            {
+                output = Some(p.run(<$runtime>::new()));
+            }
+        };
     }
+    anyrt::for_each_backend!(on);
+    output.ok_or_else(|| {
+        format!(
+            "backend `{name}` is not in this build, which has {}: for another of anyrt's \
+             backends, rebuild with `--features NAME` (or `--features full`)",
+            built.join(", ")
+        )
+    })
 }
 
 /// Command-line options: `--name value` pairs and bare `--flag`s.

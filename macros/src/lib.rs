@@ -5,7 +5,7 @@
 #![forbid(unsafe_code)]
 
 use proc_macro::TokenStream;
-use proc_macro2::{Span, TokenStream as TokenStream2};
+use proc_macro2::TokenStream as TokenStream2;
 use quote::{ToTokens, quote};
 use syn::{FnArg, GenericParam, ItemFn, parse_macro_input};
 
@@ -73,7 +73,7 @@ const TEST_SHAPE: &str =
     "`async fn name<R: anyrt::Runtime>(rt: R)` or `fn name<R: anyrt::Runtime>(rt: R)`";
 
 /// The settings `#[anyrt::test(...)]` takes, as the expression of a
-/// `anyrt::__private::TestConfig`.
+/// `anyrt::testing::TestConfig`.
 fn test_config(args: TokenStream2) -> syn::Result<TokenStream2> {
     use syn::parse::Parser;
     let pairs = syn::punctuated::Punctuated::<syn::MetaNameValue, syn::Token![,]>::parse_terminated
@@ -103,7 +103,7 @@ fn test_config(args: TokenStream2) -> syn::Result<TokenStream2> {
         };
         *slot = quote!(::core::option::Option::Some(#value));
     }
-    Ok(quote!(&::anyrt::__private::TestConfig {
+    Ok(quote!(&::anyrt::testing::TestConfig {
         green_stack_size: #stack,
         green_workers: #workers,
         timeout: #timeout,
@@ -199,10 +199,10 @@ fn expand_test(args: TokenStream2, item: ItemFn) -> syn::Result<TokenStream> {
         ));
     }
     let name = &sig.ident;
-    let kind = if sig.asyncness.is_some() {
-        quote!(async)
+    let runner = if sig.asyncness.is_some() {
+        quote!(run_async_test)
     } else {
-        quote!(implicit)
+        quote!(run_implicit_test)
     };
     // The function's attributes reach every stamped test: `should_panic` and `ignore` go
     // there only, doc comments stay on the function, everything else goes to both.
@@ -213,23 +213,31 @@ fn expand_test(args: TokenStream2, item: ItemFn) -> syn::Result<TokenStream> {
         .iter()
         .filter(|a| !a.path().is_ident("doc"))
         .collect();
-    let mut stamped = TokenStream2::new();
-    for backend in ["tokio", "smol", "green"] {
-        let mac = syn::Ident::new(&format!("__anyrt_test_{backend}"), Span::call_site());
-        stamped.extend(quote! { ::anyrt::#mac!(#name, #kind, (#config), (#(#for_tests)*)); });
-    }
     let vis = &item.vis;
     let mut item = item.clone();
     item.attrs.retain(|a| !test_only(a));
     item.attrs.push(syn::parse_quote!(#[allow(dead_code)]));
     let item = item.into_token_stream();
+    // One test per backend the `anyrt` crate has (its features decide, not the crate that
+    // uses `#[anyrt::test]`): `anyrt::for_each_backend!` calls the local macro for each.
     Ok(quote! {
         #item
         #[cfg(test)]
         #[allow(non_snake_case)]
         #vis mod #name {
-            ::anyrt::__anyrt_test_needs_a_backend!();
-            #stamped
+            macro_rules! anyrt_stamp_test {
+                ($backend:ident, $runtime:ty) => {
+                    #[test]
+                    #(#for_tests)*
+                    fn $backend() {
+                        ::anyrt::testing::#runner::<$runtime, _, _>(
+                            #config,
+                            super::#name::<$runtime>,
+                        )
+                    }
+                };
+            }
+            ::anyrt::for_each_backend!(anyrt_stamp_test);
         }
     }
     .into())
@@ -263,7 +271,7 @@ fn expand_main(args: TokenStream2, item: ItemFn) -> syn::Result<TokenStream> {
     Ok(quote! {
         #(#attrs)*
         #vis fn #name() #ret {
-            ::anyrt::__anyrt_main!(async move #body)
+            ::anyrt::block_on!(async move #body)
         }
     }
     .into())

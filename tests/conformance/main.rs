@@ -13,31 +13,19 @@ pub(crate) fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-#[cfg(feature = "tokio")]
-mod tokio {
-    use anyrt::Tokio;
+/// The suite for one backend, started and stopped as `#[anyrt::test]` does.
+macro_rules! suite_on {
+    ($name:ident, $runtime:ty) => {
+        mod $name {
+            use anyrt::testing::{TestConfig, TestRuntime};
 
-    anyrt_conformance::suite!(
-        Tokio,
-        Tokio::builder().workers(2).build().unwrap(),
-        Tokio::shutdown
-    );
+            anyrt_conformance::suite!(
+                $runtime,
+                <$runtime as TestRuntime>::for_test(&TestConfig::default()),
+                <$runtime as TestRuntime>::stop
+            );
+        }
+    };
 }
 
-#[cfg(feature = "smol")]
-mod smol {
-    use anyrt::Smol;
-
-    anyrt_conformance::suite!(
-        Smol,
-        Smol::builder().workers(2).build().unwrap(),
-        Smol::shutdown
-    );
-}
-
-#[cfg(feature = "green")]
-mod green {
-    use anyrt::Green;
-
-    anyrt_conformance::suite!(Green, Green::new());
-}
+anyrt::for_each_backend!(suite_on);
