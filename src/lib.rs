@@ -24,6 +24,7 @@
 //! See the README for the two styles side by side, the feature table and what each
 //! backend guarantees.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use anyrt_core::{
     Elapsed, Interval, JoinError, JoinHandle, Runtime, RuntimeExt, Timeout, YieldNow, implicit, io,
@@ -32,10 +33,13 @@ pub use anyrt_core::{
 pub use anyrt_macros::{main, test};
 
 #[cfg(feature = "green")]
+#[cfg_attr(docsrs, doc(cfg(feature = "green")))]
 pub use anyrt_green::Green;
 #[cfg(feature = "smol")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smol")))]
 pub use anyrt_smol::Smol;
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use anyrt_tokio::Tokio;
 
 /// The backend crates, for their concrete types (`anyrt::backend::tokio::TcpStream`, …).

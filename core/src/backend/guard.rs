@@ -184,7 +184,7 @@ impl<F: Future> Future for CatchPanic<F> {
 
 /// Where a [`CatchPanic`] made with [`with_drop_report`](CatchPanic::with_drop_report)
 /// leaves a panic raised while its unfinished future was dropped; the task's handle
-/// ([`AsyncTaskHandle::with_drop_report`]) reports it instead of a cancellation, as Tokio
+/// ([`AsyncTaskHandle::with_drop_report`](super::AsyncTaskHandle::with_drop_report)) reports it instead of a cancellation, as Tokio
 /// does.
 #[derive(Debug, Default)]
 pub struct DropPanic {

@@ -156,8 +156,8 @@ impl<T> AsyncTaskHandle<T> {
         }
     }
 
-    /// Wraps `task`, whose future is a [`CatchPanic`] made with
-    /// [`CatchPanic::with_drop_report`]`(_, report)`: if that future panics while it is
+    /// Wraps `task`, whose future is a [`CatchPanic`](super::CatchPanic) made with
+    /// [`CatchPanic::with_drop_report`](super::CatchPanic::with_drop_report)`(_, report)`: if that future panics while it is
     /// dropped unfinished (aborted, or at shutdown), awaiting the handle yields that panic.
     pub fn with_drop_report(
         task: async_task::Task<Result<T, JoinError>>,
