@@ -4,17 +4,15 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use anyrt::io::{AsyncReadExt, AsyncWriteExt};
 use anyrt::net::TcpListener;
 use anyrt::{JoinHandle, Runtime, RuntimeExt};
 
-const PROMPT: Duration = Duration::from_secs(10);
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
+#[path = "support/timing.rs"]
+mod timing;
+#[allow(unused_imports)]
+use timing::{PROMPT, ms};
 
 #[anyrt::test]
 async fn a_writer_to_a_slow_reader_waits<R: Runtime>(rt: R) {

@@ -8,7 +8,10 @@ use anyrt::io::{AsyncReadExt, AsyncWriteExt};
 use anyrt::net::TcpListener;
 use anyrt::{Green, Runtime, RuntimeExt, Tokio};
 
-const PROMPT: Duration = Duration::from_secs(10);
+#[path = "support/timing.rs"]
+mod timing;
+#[allow(unused_imports)]
+use timing::{PROMPT, ms};
 
 #[test]
 fn tokio_and_green_tasks_exchange_values_over_async_channel() {

@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 
 use anyrt::{Runtime, implicit};
 
-const PROMPT: Duration = Duration::from_secs(10);
+#[path = "support/timing.rs"]
+mod timing;
+#[allow(unused_imports)]
+use timing::{PROMPT, ms};
 
 /// Every kind of spawn after `shutdown` yields a cancelled handle, and nothing runs.
 fn spawns_after_shutdown_are_cancelled<R: Runtime>(rt: R, shutdown: impl Fn(&R)) {

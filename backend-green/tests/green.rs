@@ -1,5 +1,5 @@
-//! What only the Green backend has: may's process-wide scheduler, coroutine parking, and
-//! may's timer quirks.
+//! What only the Green backend has: may's process-wide scheduler and per-handle stack
+//! sizes, coroutine parking, may's timers, and the std sockets under green ones.
 
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};

@@ -29,8 +29,6 @@
 //! rt.block_on(anyrt_conformance::rt_spawn::spawn_and_join(rt.clone()));
 //! ```
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub use anyrt_core::Runtime;
@@ -41,6 +39,7 @@ pub mod net_tcp;
 pub mod net_udp;
 pub mod rt_spawn;
 pub mod rt_stack;
+pub mod support;
 pub mod sync_channels;
 pub mod time_sleep;
 
@@ -49,16 +48,6 @@ pub(crate) const PROMPT: Duration = Duration::from_secs(5);
 
 pub(crate) fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
-}
-
-/// Sets its flag when dropped: moved into a task, it tells whether the task's future has
-/// been dropped.
-pub(crate) struct SetOnDrop(pub(crate) Arc<AtomicBool>);
-
-impl Drop for SetOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
 }
 
 /// Stamps the whole suite for a runtime type: `suite!(RuntimeType, start_expression)` or

@@ -12,30 +12,7 @@ use crate::{PROMPT, ms};
 
 /// Spawns an echo server; returns its address.
 async fn echo_server<R: Runtime>(rt: &R) -> SocketAddr {
-    let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let rt2 = rt.clone();
-    drop(rt.spawn(async move {
-        loop {
-            let Ok((mut s, _)) = listener.accept().await else {
-                break;
-            };
-            drop(rt2.spawn(async move {
-                let mut buf = vec![0u8; 16 * 1024];
-                loop {
-                    match s.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            if s.write_all(&buf[..n]).await.is_err() {
-                                break;
-                            }
-                        }
-                    }
-                }
-            }));
-        }
-    }));
-    addr
+    crate::support::echo_server(rt).await.0
 }
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyrt_core::{JoinHandle, Runtime, RuntimeExt};
 
-use crate::SetOnDrop;
+use crate::support::SetOnDrop;
 use crate::{PROMPT, ms};
 
 /// Conformance case: spawn and join.

@@ -4,14 +4,10 @@
 
 mod facade;
 
-use std::time::Duration;
+#[path = "../support/timing.rs"]
+mod timing;
 
-/// A generous bound for "this should be quick" on a loaded 2-core CI machine.
-pub(crate) const PROMPT: Duration = Duration::from_secs(5);
-
-pub(crate) fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
+use timing::{PROMPT, ms};
 
 /// The suite for one backend, started and stopped as `#[anyrt::test]` does.
 macro_rules! suite_on {

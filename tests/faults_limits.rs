@@ -12,7 +12,10 @@ use anyrt::io::{AsyncReadExt, AsyncWriteExt};
 use anyrt::net::TcpListener;
 use anyrt::{Runtime, RuntimeExt};
 
-const PROMPT: Duration = Duration::from_secs(10);
+#[path = "support/timing.rs"]
+mod timing;
+#[allow(unused_imports)]
+use timing::{PROMPT, ms};
 
 /// Runs the child entry with `fault` on `backend`, through `sh -c PREFIX` (for `ulimit`).
 fn run_child(fault: &str, backend: &str, prefix: &str) -> (Output, Duration) {

@@ -10,13 +10,11 @@ use std::time::{Duration, Instant};
 use anyrt::io::{AsyncReadExt, AsyncWriteExt};
 use anyrt::{JoinHandle, Runtime, RuntimeExt};
 
-#[path = "support/echo_server.rs"]
-mod echo_server;
-
-use echo_server::echo_server;
+use anyrt_conformance::support::echo_server;
 
 const CYCLES: usize = 20_000;
-const PROMPT: Duration = Duration::from_secs(20);
+/// The bound on one churn phase: 20 000 cycles on a loaded 2-core machine.
+const CHURN_LIMIT: Duration = Duration::from_secs(20);
 
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
@@ -25,7 +23,7 @@ fn open_fds() -> usize {
 async fn churn<R: Runtime>(rt: R) {
     let (addr, served, server) = echo_server(&rt).await;
     let wait_served = async |n: usize| {
-        let deadline = Instant::now() + PROMPT;
+        let deadline = Instant::now() + CHURN_LIMIT;
         while served.load(Ordering::SeqCst) < n && Instant::now() < deadline {
             rt.sleep(Duration::from_millis(5)).await;
         }
@@ -53,7 +51,7 @@ async fn churn<R: Runtime>(rt: R) {
         assert_eq!(back, msg);
     }
     wait_served(CYCLES + 10).await;
-    let deadline = Instant::now() + PROMPT;
+    let deadline = Instant::now() + CHURN_LIMIT;
     while open_fds() > fds0 && Instant::now() < deadline {
         rt.sleep(Duration::from_millis(10)).await;
     }
@@ -65,7 +63,7 @@ async fn churn<R: Runtime>(rt: R) {
     );
     server.abort();
     assert!(
-        rt.timeout(PROMPT, server)
+        rt.timeout(CHURN_LIMIT, server)
             .await
             .unwrap()
             .unwrap_err()

@@ -10,21 +10,15 @@ use anyrt::io::{AsyncReadExt, AsyncWriteExt};
 use anyrt::net::{TcpListener, TcpStream, UdpSocket};
 use anyrt::{JoinHandle, Runtime, RuntimeExt};
 
-#[path = "support/echo_server.rs"]
-mod echo_server;
-#[path = "support/set_on_drop.rs"]
-mod set_on_drop;
+use anyrt_conformance::support::SetOnDrop;
+use anyrt_conformance::support::echo_server;
 
-use echo_server::echo_server;
-use set_on_drop::SetOnDrop;
+#[path = "support/timing.rs"]
+mod timing;
+#[allow(unused_imports)]
+use timing::{PROMPT, ms};
 
-const PROMPT: Duration = Duration::from_secs(10);
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-/// An echo server task; returns its address and the number of connections served so far.
+/// Connects to `addr` and checks that the server there still echoes.
 async fn echo_once<R: Runtime>(rt: &R, addr: SocketAddr) {
     let mut c = rt.tcp_connect(addr).await.unwrap();
     c.write_all(b"still serving").await.unwrap();
@@ -86,7 +80,7 @@ async fn peer_reset_gives_errors_not_a_crash<R: Runtime>(rt: R) {
     assert_eq!(s2.peer_addr().unwrap(), c2.local_addr().unwrap());
 }
 
-// 3. Churn without leaks: tests/faults_churn.rs (it counts the process's descriptors, so
+// 3. Churn without leaks: tests/faults_leaks.rs (it counts the process's descriptors, so
 // it runs alone).
 
 // 4. Panic storm.
