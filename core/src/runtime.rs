@@ -40,9 +40,31 @@ pub trait Runtime: Clone + Send + Sync + 'static {
 
     /// The backend's name, short and lower-case (`"tokio"`, say): for messages and test
     /// names.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// assert_eq!(rt.name(), "tokio");
+    /// ```
     fn name(&self) -> &'static str;
 
     /// Spawns a future as a new task.
+    ///
+    /// The task starts at once, whether or not the handle is awaited; dropping the handle
+    /// detaches it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let handle = rt.spawn(async { 6 * 7 });
+    /// assert_eq!(rt.block_on(handle).unwrap(), 42);
+    /// ```
     fn spawn<F>(&self, future: F) -> Self::JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -50,6 +72,18 @@ pub trait Runtime: Clone + Send + Sync + 'static {
 
     /// Runs a blocking closure (CPU work, blocking syscalls) where it cannot stall the
     /// runtime's workers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let sum = rt.block_on(async {
+    ///     rt.spawn_blocking(|| (1..=100u64).sum::<u64>()).await
+    /// });
+    /// assert_eq!(sum.unwrap(), 5050);
+    /// ```
     fn spawn_blocking<F, T>(&self, f: F) -> Self::JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -59,6 +93,21 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     /// backend has them (a blocking call then parks only the coroutine), otherwise on an
     /// OS thread of its own (never a slot of a capped pool, so implicit threads may wait
     /// on each other). See [`crate::implicit`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::{Runtime, implicit};
+    /// use std::time::Duration;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let rt2 = rt.clone();
+    /// let handle = rt.spawn_implicit(move || {
+    ///     implicit::sleep(&rt2, Duration::from_millis(1)); // blocking-style code
+    ///     "done"
+    /// });
+    /// assert_eq!(rt.block_on(handle).unwrap(), "done");
+    /// ```
     fn spawn_implicit<F, T>(&self, f: F) -> Self::JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -72,6 +121,20 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     /// (blocking there would stall that executor), with a message that names the fix. A
     /// backend whose tasks are stackful coroutines allows it from its own tasks (async or
     /// implicit): there it parks only the coroutine.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    /// use std::time::Duration;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let out = rt.block_on(async {
+    ///     rt.sleep(Duration::from_millis(1)).await;
+    ///     "slept"
+    /// });
+    /// assert_eq!(out, "slept");
+    /// ```
     fn block_on<F: Future>(&self, future: F) -> F::Output;
 
     /// Returns `true` once the runtime has been shut down (by its backend's own
@@ -99,18 +162,75 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     }
 
     /// The runtime's clock.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt_core::Runtime;
+///
+/// let rt = anyrt_tokio::Tokio::new();
+/// assert!(rt.now() <= std::time::Instant::now());
+/// ```
     fn now(&self) -> Instant {
         Instant::now()
     }
 
     /// A future that completes once `duration` has passed (never earlier).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future cancels the timer, nothing else.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let t0 = Instant::now();
+    /// rt.block_on(rt.sleep(Duration::from_millis(5)));
+    /// assert!(t0.elapsed() >= Duration::from_millis(5));
+    /// ```
     fn sleep(&self, duration: Duration) -> Self::Sleep;
 
     /// A future that completes at `deadline` (never earlier).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`sleep`](Runtime::sleep).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let deadline = Instant::now() + Duration::from_millis(5);
+    /// rt.block_on(rt.sleep_until(deadline));
+    /// assert!(Instant::now() >= deadline);
+    /// ```
     fn sleep_until(&self, deadline: Instant) -> Self::Sleep;
 
     /// Binds a TCP listener. Host names are resolved off the runtime's workers; the first
     /// address that binds wins.
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping the future before it completes leaves nothing bound.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt_core::Runtime;
+/// use anyrt_core::net::TcpListener;
+///
+/// let rt = anyrt_tokio::Tokio::new();
+/// let listener = rt.block_on(rt.tcp_listen("127.0.0.1:0"))?;
+/// assert!(listener.local_addr()?.port() > 0);
+/// # Ok::<(), std::io::Error>(())
+/// ```
     fn tcp_listen<A: ToSocketAddrs>(
         &self,
         addr: A,
@@ -118,12 +238,49 @@ pub trait Runtime: Clone + Send + Sync + 'static {
 
     /// Opens a TCP connection. Each resolved address is tried in turn; the last error is
     /// returned if none connects.
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping the future before it completes closes the half-open socket.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt_core::Runtime;
+/// use anyrt_core::io::AsyncWriteExt;
+/// use anyrt_core::net::TcpListener;
+///
+/// let rt = anyrt_tokio::Tokio::new();
+/// rt.block_on(async {
+///     let listener = rt.tcp_listen("127.0.0.1:0").await?;
+///     let mut stream = rt.tcp_connect(listener.local_addr()?).await?;
+///     stream.write_all(b"hello").await?;
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
     fn tcp_connect<A: ToSocketAddrs>(
         &self,
         addr: A,
     ) -> impl Future<Output = io::Result<Self::TcpStream>> + Send;
 
     /// Binds a UDP socket.
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping the future before it completes leaves nothing bound.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt_core::Runtime;
+/// use anyrt_core::net::UdpSocket;
+///
+/// let rt = anyrt_tokio::Tokio::new();
+/// let socket = rt.block_on(rt.udp_bind("127.0.0.1:0"))?;
+/// assert!(socket.local_addr()?.port() > 0);
+/// # Ok::<(), std::io::Error>(())
+/// ```
     fn udp_bind<A: ToSocketAddrs>(
         &self,
         addr: A,
@@ -134,11 +291,45 @@ pub trait Runtime: Clone + Send + Sync + 'static {
 pub trait RuntimeExt: Runtime {
     /// Runs `future` with a time limit: [`Elapsed`](crate::Elapsed) if it takes longer than
     /// `duration`. The future is dropped when time runs out.
+///
+/// # Cancel safety
+///
+/// As cancel safe as `future`: dropping the timeout drops `future`.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt_core::{Runtime, RuntimeExt};
+/// use std::time::Duration;
+///
+/// let rt = anyrt_tokio::Tokio::new();
+/// rt.block_on(async {
+///     let slow = rt.sleep(Duration::from_secs(60));
+///     assert!(rt.timeout(Duration::from_millis(5), slow).await.is_err());
+///     assert_eq!(rt.timeout(Duration::from_secs(5), async { 1 }).await, Ok(1));
+/// });
+/// ```
     fn timeout<F: Future>(&self, duration: Duration, future: F) -> Timeout<Self, F> {
         Timeout::new(self.sleep(duration), future)
     }
 
     /// Runs `future` until `deadline`: [`Elapsed`](crate::Elapsed) if it is not done by then.
+///
+/// # Cancel safety
+///
+/// As [`timeout`](RuntimeExt::timeout).
+///
+/// # Examples
+///
+/// ```
+/// use anyrt_core::{Runtime, RuntimeExt};
+/// use std::time::{Duration, Instant};
+///
+/// let rt = anyrt_tokio::Tokio::new();
+/// let deadline = Instant::now() + Duration::from_millis(5);
+/// let r = rt.block_on(rt.timeout_at(deadline, rt.sleep(Duration::from_secs(60))));
+/// assert!(r.is_err());
+/// ```
     fn timeout_at<F: Future>(&self, deadline: Instant, future: F) -> Timeout<Self, F> {
         Timeout::new(self.sleep_until(deadline), future)
     }
@@ -148,11 +339,51 @@ pub trait RuntimeExt: Runtime {
     /// # Panics
     ///
     /// Panics if `period` is zero.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt_core::{Runtime, RuntimeExt};
+/// use std::time::{Duration, Instant};
+///
+/// let rt = anyrt_tokio::Tokio::new();
+/// rt.block_on(async {
+///     let mut ticks = rt.interval(Duration::from_millis(2));
+///     let t0 = Instant::now();
+///     for _ in 0..3 {
+///         ticks.tick().await; // the first completes at once
+///     }
+///     assert!(t0.elapsed() >= Duration::from_millis(4));
+/// });
+/// ```
     fn interval(&self, period: Duration) -> Interval<Self> {
         Interval::new(self.clone(), period)
     }
 
     /// Yields once to the scheduler so other tasks can run.
+///
+/// # Cancel safety
+///
+/// Cancel safe.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt_core::{Runtime, RuntimeExt};
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicBool, Ordering};
+///
+/// let rt = anyrt_tokio::Tokio::new();
+/// rt.block_on(async {
+///     let flag = Arc::new(AtomicBool::new(false));
+///     let f = flag.clone();
+///     let setter = rt.spawn(async move { f.store(true, Ordering::SeqCst) });
+///     while !flag.load(Ordering::SeqCst) {
+///         rt.yield_now().await; // lets the setter run
+///     }
+///     setter.await.unwrap();
+/// });
+/// ```
     fn yield_now(&self) -> YieldNow {
         YieldNow::new()
     }
