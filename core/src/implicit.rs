@@ -17,12 +17,11 @@
 //! where it parks only the coroutine).
 //!
 //! ```
-//! # #[cfg(any())] {
-//! use anyrt::implicit::{self, TcpListener};
+//! use anyrt_core::implicit::{self, TcpListener, TcpStream};
 //! use std::io::{Read, Write};
 //!
-//! fn serve<R: anyrt::Runtime>(rt: R) -> std::io::Result<()> {
-//!     let listener = TcpListener::bind(&rt, "127.0.0.1:7000")?;
+//! /// A one-thread-per-connection echo server, written once for every backend.
+//! fn serve<R: anyrt_core::Runtime>(rt: R, listener: TcpListener<R>) -> std::io::Result<()> {
 //!     for stream in listener.incoming() {
 //!         let mut stream = stream?;
 //!         implicit::spawn(&rt, move || {
@@ -36,7 +35,18 @@
 //!     }
 //!     Ok(())
 //! }
-//! # }
+//!
+//! let rt = anyrt_tokio::Tokio::new();
+//! let listener = TcpListener::bind(&rt, "127.0.0.1:0")?;
+//! let addr = listener.local_addr()?;
+//! let rt2 = rt.clone();
+//! implicit::spawn(&rt, move || serve(rt2, listener));
+//! let mut client = TcpStream::connect(&rt, addr)?;
+//! client.write_all(b"hello")?;
+//! let mut back = [0u8; 5];
+//! client.read_exact(&mut back)?;
+//! assert_eq!(&back, b"hello");
+//! # Ok::<(), std::io::Error>(())
 //! ```
 
 use std::fmt;
@@ -54,6 +64,16 @@ use crate::{JoinError, JoinHandle, Runtime, RuntimeExt};
 /// elsewhere).
 ///
 /// Dropping the returned [`Thread`] detaches it.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt_core::implicit;
+///
+/// let rt = anyrt_tokio::Tokio::new();
+/// let t = implicit::spawn(&rt, || 6 * 7);
+/// assert_eq!(t.join().unwrap(), 42);
+/// ```
 pub fn spawn<R, T, F>(rt: &R, f: F) -> Thread<T>
 where
     R: Runtime,
@@ -73,6 +93,18 @@ where
 /// It cannot fail: once `rt` is shut down ([`Runtime::is_shut_down`]) there is no timer
 /// left to wait on, and it sleeps the OS thread that an implicit thread is on such a
 /// backend.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt_core::implicit;
+/// use std::time::{Duration, Instant};
+///
+/// let rt = anyrt_tokio::Tokio::new();
+/// let t0 = Instant::now();
+/// implicit::sleep(&rt, Duration::from_millis(5));
+/// assert!(t0.elapsed() >= Duration::from_millis(5));
+/// ```
 pub fn sleep<R: Runtime>(rt: &R, duration: Duration) {
     if rt.is_shut_down() {
         std::thread::sleep(duration);
@@ -96,6 +128,16 @@ fn running<R: Runtime>(rt: &R) -> io::Result<()> {
 }
 
 /// Runs async code from implicit code, blocking until it completes.
+///
+/// # Examples
+///
+/// ```
+/// use anyrt_core::implicit;
+///
+/// let rt = anyrt_tokio::Tokio::new();
+/// let answer = implicit::block_on(&rt, async { 40 + 2 });
+/// assert_eq!(answer, 42);
+/// ```
 pub fn block_on<R: Runtime, F: Future>(rt: &R, future: F) -> F::Output {
     rt.block_on(future)
 }
@@ -128,11 +170,34 @@ impl<R: Runtime, T: Send + 'static> Join<T> for Spawned<R, T> {
 
 impl<T> Thread<T> {
     /// Waits for the thread to finish: its result, or a [`JoinError`] if it panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::implicit;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let t = implicit::spawn(&rt, || -> u32 { panic!("boom") });
+    /// assert!(t.join().unwrap_err().is_panic());
+    /// ```
     pub fn join(self) -> Result<T, JoinError> {
         self.inner.join()
     }
 
     /// Returns `true` once the thread has finished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::implicit;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let t = implicit::spawn(&rt, || ());
+    /// while !t.is_finished() {
+    ///     std::thread::yield_now();
+    /// }
+    /// t.join().unwrap();
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.inner.is_finished()
     }
@@ -154,6 +219,17 @@ pub struct TcpListener<R: Runtime> {
 
 impl<R: Runtime> TcpListener<R> {
     /// Binds a listener (host names are resolved off the runtime's workers).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::implicit::TcpListener;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let listener = TcpListener::bind(&rt, "127.0.0.1:0")?;
+    /// assert!(listener.local_addr()?.port() > 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn bind<A: ToSocketAddrs>(rt: &R, addr: A) -> io::Result<Self> {
         running(rt)?;
         let inner = rt.block_on(rt.tcp_listen(addr))?;
@@ -164,6 +240,18 @@ impl<R: Runtime> TcpListener<R> {
     }
 
     /// Blocks until a connection arrives.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use anyrt_core::implicit::{TcpListener, TcpStream};
+    /// # let rt = anyrt_tokio::Tokio::new();
+    /// # let listener = TcpListener::bind(&rt, "127.0.0.1:0")?;
+    /// # let client = TcpStream::connect(&rt, listener.local_addr()?)?;
+    /// # let (server, _) = listener.accept()?;
+    /// assert_eq!(server.peer_addr()?, client.local_addr()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn accept(&self) -> io::Result<(TcpStream<R>, SocketAddr)> {
         running(&self.rt)?;
         let (s, addr) = self.rt.block_on(net::TcpListener::accept(&self.inner))?;
@@ -171,16 +259,47 @@ impl<R: Runtime> TcpListener<R> {
     }
 
     /// An endless iterator over incoming connections.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::implicit::{TcpListener, TcpStream};
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let listener = TcpListener::bind(&rt, "127.0.0.1:0")?;
+    /// let _client = TcpStream::connect(&rt, listener.local_addr()?)?;
+    /// let first = listener.incoming().next().unwrap()?;
+    /// assert!(first.peer_addr().is_ok());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn incoming(&self) -> Incoming<'_, R> {
         Incoming { listener: self }
     }
 
     /// The address this listener is bound to.
+    ///
+    /// # Examples
+    ///
+    /// See [`bind`](TcpListener::bind).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         net::TcpListener::local_addr(&self.inner)
     }
 
     /// Unwraps the async listener.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::implicit::TcpListener;
+    /// use anyrt_core::net::TcpListener as _;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let listener = TcpListener::bind(&rt, "127.0.0.1:0")?;
+    /// let addr = listener.local_addr()?;
+    /// let async_listener = listener.into_inner(); // for async code
+    /// assert_eq!(async_listener.local_addr()?, addr);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn into_inner(self) -> R::TcpListener {
         self.inner
     }
@@ -233,6 +352,23 @@ impl<R: Runtime> TcpStream<R> {
     }
 
     /// Connects, trying each resolved address in turn.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::implicit::{TcpListener, TcpStream};
+    /// use std::io::{Read, Write};
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let listener = TcpListener::bind(&rt, "127.0.0.1:0")?;
+    /// let mut client = TcpStream::connect(&rt, listener.local_addr()?)?;
+    /// let (mut server, _) = listener.accept()?;
+    /// client.write_all(b"ping")?;
+    /// let mut buf = [0u8; 4];
+    /// server.read_exact(&mut buf)?;
+    /// assert_eq!(&buf, b"ping");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn connect<A: ToSocketAddrs>(rt: &R, addr: A) -> io::Result<Self> {
         running(rt)?;
         let inner = rt.block_on(rt.tcp_connect(addr))?;
@@ -240,36 +376,124 @@ impl<R: Runtime> TcpStream<R> {
     }
 
     /// Wraps an async stream of the same runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    /// use anyrt_core::implicit::{TcpListener, TcpStream};
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let listener = TcpListener::bind(&rt, "127.0.0.1:0")?;
+    /// let async_stream = rt.block_on(rt.tcp_connect(listener.local_addr()?))?;
+    /// let stream = TcpStream::from_async(&rt, async_stream);
+    /// assert_eq!(stream.peer_addr()?, listener.local_addr()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn from_async(rt: &R, stream: R::TcpStream) -> Self {
         TcpStream::new(rt.clone(), stream)
     }
 
     /// Unwraps the async stream.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::net::TcpStream as _;
+    /// # use anyrt_core::implicit::{TcpListener, TcpStream};
+    /// # let rt = anyrt_tokio::Tokio::new();
+    /// # let listener = TcpListener::bind(&rt, "127.0.0.1:0")?;
+    /// # let client = TcpStream::connect(&rt, listener.local_addr()?)?;
+    /// # let (server, _) = listener.accept()?;
+    /// let addr = client.local_addr()?;
+    /// let async_stream = client.into_inner(); // for async code
+    /// assert_eq!(async_stream.local_addr()?, addr);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn into_inner(self) -> R::TcpStream {
         self.inner
     }
 
     /// The address of the remote peer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use anyrt_core::implicit::{TcpListener, TcpStream};
+    /// # let rt = anyrt_tokio::Tokio::new();
+    /// # let listener = TcpListener::bind(&rt, "127.0.0.1:0")?;
+    /// # let client = TcpStream::connect(&rt, listener.local_addr()?)?;
+    /// # let (server, _) = listener.accept()?;
+    /// assert_eq!(client.peer_addr()?, listener.local_addr()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         net::TcpStream::peer_addr(&self.inner)
     }
 
     /// The local address of this end.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use anyrt_core::implicit::{TcpListener, TcpStream};
+    /// # let rt = anyrt_tokio::Tokio::new();
+    /// # let listener = TcpListener::bind(&rt, "127.0.0.1:0")?;
+    /// # let client = TcpStream::connect(&rt, listener.local_addr()?)?;
+    /// # let (server, _) = listener.accept()?;
+    /// assert_eq!(client.local_addr()?, server.peer_addr()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         net::TcpStream::local_addr(&self.inner)
     }
 
     /// Shuts down the read half, the write half or both.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use std::net::Shutdown;
+    /// # use anyrt_core::implicit::{TcpListener, TcpStream};
+    /// # let rt = anyrt_tokio::Tokio::new();
+    /// # let listener = TcpListener::bind(&rt, "127.0.0.1:0")?;
+    /// # let client = TcpStream::connect(&rt, listener.local_addr()?)?;
+    /// # let (server, _) = listener.accept()?;
+    /// # let mut server = server;
+    /// client.shutdown(Shutdown::Write)?;
+    /// let mut rest = Vec::new();
+    /// server.read_to_end(&mut rest)?; // EOF at once
+    /// assert!(rest.is_empty());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         net::TcpStream::shutdown(&self.inner, how)
     }
 
     /// Sets `TCP_NODELAY`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use anyrt_core::implicit::{TcpListener, TcpStream};
+    /// # let rt = anyrt_tokio::Tokio::new();
+    /// # let listener = TcpListener::bind(&rt, "127.0.0.1:0")?;
+    /// # let client = TcpStream::connect(&rt, listener.local_addr()?)?;
+    /// # let (server, _) = listener.accept()?;
+    /// client.set_nodelay(true)?;
+    /// assert!(client.nodelay()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
         net::TcpStream::set_nodelay(&self.inner, on)
     }
 
     /// Reads `TCP_NODELAY`.
+    ///
+    /// # Examples
+    ///
+    /// See [`set_nodelay`](TcpStream::set_nodelay).
     pub fn nodelay(&self) -> io::Result<bool> {
         net::TcpStream::nodelay(&self.inner)
     }
@@ -280,21 +504,71 @@ impl<R: Runtime> TcpStream<R> {
     /// # Errors
     ///
     /// `InvalidInput` for a zero duration, as `std::net::TcpStream` does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use std::time::Duration;
+    /// # use anyrt_core::implicit::{TcpListener, TcpStream};
+    /// # let rt = anyrt_tokio::Tokio::new();
+    /// # let listener = TcpListener::bind(&rt, "127.0.0.1:0")?;
+    /// # let client = TcpStream::connect(&rt, listener.local_addr()?)?;
+    /// # let (server, _) = listener.accept()?;
+    /// # let mut server = server;
+    /// server.set_read_timeout(Some(Duration::from_millis(10)))?;
+    /// let err = server.read(&mut [0u8; 8]).unwrap_err(); // the client sends nothing
+    /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         store_timeout(&self.read_timeout, timeout)
     }
 
     /// Sets the write timeout; see [`set_read_timeout`](TcpStream::set_read_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # use anyrt_core::implicit::{TcpListener, TcpStream};
+    /// # let rt = anyrt_tokio::Tokio::new();
+    /// # let listener = TcpListener::bind(&rt, "127.0.0.1:0")?;
+    /// # let client = TcpStream::connect(&rt, listener.local_addr()?)?;
+    /// # let (server, _) = listener.accept()?;
+    /// client.set_write_timeout(Some(Duration::from_secs(5)))?;
+    /// assert_eq!(client.write_timeout()?, Some(Duration::from_secs(5)));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         store_timeout(&self.write_timeout, timeout)
     }
 
     /// The read timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # use anyrt_core::implicit::{TcpListener, TcpStream};
+    /// # let rt = anyrt_tokio::Tokio::new();
+    /// # let listener = TcpListener::bind(&rt, "127.0.0.1:0")?;
+    /// # let client = TcpStream::connect(&rt, listener.local_addr()?)?;
+    /// # let (server, _) = listener.accept()?;
+    /// assert_eq!(client.read_timeout()?, None);
+    /// client.set_read_timeout(Some(Duration::from_secs(1)))?;
+    /// assert_eq!(client.read_timeout()?, Some(Duration::from_secs(1)));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
         Ok(load_timeout(&self.read_timeout))
     }
 
     /// The write timeout.
+    ///
+    /// # Examples
+    ///
+    /// See [`set_write_timeout`](TcpStream::set_write_timeout).
     pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
         Ok(load_timeout(&self.write_timeout))
     }
@@ -384,6 +658,17 @@ pub struct UdpSocket<R: Runtime> {
 
 impl<R: Runtime> UdpSocket<R> {
     /// Binds a socket.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::implicit::UdpSocket;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let socket = UdpSocket::bind(&rt, "127.0.0.1:0")?;
+    /// assert!(socket.local_addr()?.ip().is_loopback());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn bind<A: ToSocketAddrs>(rt: &R, addr: A) -> io::Result<Self> {
         running(rt)?;
         let inner = rt.block_on(rt.udp_bind(addr))?;
@@ -394,6 +679,20 @@ impl<R: Runtime> UdpSocket<R> {
     }
 
     /// Sends one datagram to `target`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use anyrt_core::implicit::UdpSocket;
+    /// # let rt = anyrt_tokio::Tokio::new();
+    /// # let a = UdpSocket::bind(&rt, "127.0.0.1:0")?;
+    /// # let b = UdpSocket::bind(&rt, "127.0.0.1:0")?;
+    /// a.send_to(b"ping", b.local_addr()?)?;
+    /// let mut buf = [0u8; 16];
+    /// let (n, from) = b.recv_from(&mut buf)?;
+    /// assert_eq!((&buf[..n], from), (&b"ping"[..], a.local_addr()?));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
         running(&self.rt)?;
         self.rt
@@ -401,6 +700,10 @@ impl<R: Runtime> UdpSocket<R> {
     }
 
     /// Blocks until a datagram arrives; returns its length and sender.
+    ///
+    /// # Examples
+    ///
+    /// See [`send_to`](UdpSocket::send_to).
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         running(&self.rt)?;
         self.rt
@@ -408,29 +711,62 @@ impl<R: Runtime> UdpSocket<R> {
     }
 
     /// Sets the default peer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use anyrt_core::implicit::UdpSocket;
+    /// # let rt = anyrt_tokio::Tokio::new();
+    /// # let a = UdpSocket::bind(&rt, "127.0.0.1:0")?;
+    /// # let b = UdpSocket::bind(&rt, "127.0.0.1:0")?;
+    /// a.connect(b.local_addr()?)?;
+    /// b.connect(a.local_addr()?)?;
+    /// a.send(b"hi")?;
+    /// let mut buf = [0u8; 8];
+    /// let n = b.recv(&mut buf)?;
+    /// assert_eq!(&buf[..n], b"hi");
+    /// assert_eq!(a.peer_addr()?, b.local_addr()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn connect(&self, addr: SocketAddr) -> io::Result<()> {
         running(&self.rt)?;
         self.rt.block_on(net::UdpSocket::connect(&self.inner, addr))
     }
 
     /// Sends one datagram to the connected peer.
+    ///
+    /// # Examples
+    ///
+    /// See [`connect`](UdpSocket::connect).
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
         running(&self.rt)?;
         self.rt.block_on(net::UdpSocket::send(&self.inner, buf))
     }
 
     /// Blocks until a datagram from the connected peer arrives.
+    ///
+    /// # Examples
+    ///
+    /// See [`connect`](UdpSocket::connect).
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         running(&self.rt)?;
         self.rt.block_on(net::UdpSocket::recv(&self.inner, buf))
     }
 
     /// The address this socket is bound to.
+    ///
+    /// # Examples
+    ///
+    /// See [`bind`](UdpSocket::bind).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         net::UdpSocket::local_addr(&self.inner)
     }
 
     /// The connected peer's address.
+    ///
+    /// # Examples
+    ///
+    /// See [`connect`](UdpSocket::connect).
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         net::UdpSocket::peer_addr(&self.inner)
     }

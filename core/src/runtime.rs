@@ -162,15 +162,15 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     }
 
     /// The runtime's clock.
-///
-/// # Examples
-///
-/// ```
-/// use anyrt_core::Runtime;
-///
-/// let rt = anyrt_tokio::Tokio::new();
-/// assert!(rt.now() <= std::time::Instant::now());
-/// ```
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// assert!(rt.now() <= std::time::Instant::now());
+    /// ```
     fn now(&self) -> Instant {
         Instant::now()
     }
@@ -215,22 +215,22 @@ pub trait Runtime: Clone + Send + Sync + 'static {
 
     /// Binds a TCP listener. Host names are resolved off the runtime's workers; the first
     /// address that binds wins.
-///
-/// # Cancel safety
-///
-/// Cancel safe: dropping the future before it completes leaves nothing bound.
-///
-/// # Examples
-///
-/// ```
-/// use anyrt_core::Runtime;
-/// use anyrt_core::net::TcpListener;
-///
-/// let rt = anyrt_tokio::Tokio::new();
-/// let listener = rt.block_on(rt.tcp_listen("127.0.0.1:0"))?;
-/// assert!(listener.local_addr()?.port() > 0);
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future before it completes leaves nothing bound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    /// use anyrt_core::net::TcpListener;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let listener = rt.block_on(rt.tcp_listen("127.0.0.1:0"))?;
+    /// assert!(listener.local_addr()?.port() > 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn tcp_listen<A: ToSocketAddrs>(
         &self,
         addr: A,
@@ -238,49 +238,49 @@ pub trait Runtime: Clone + Send + Sync + 'static {
 
     /// Opens a TCP connection. Each resolved address is tried in turn; the last error is
     /// returned if none connects.
-///
-/// # Cancel safety
-///
-/// Cancel safe: dropping the future before it completes closes the half-open socket.
-///
-/// # Examples
-///
-/// ```
-/// use anyrt_core::Runtime;
-/// use anyrt_core::io::AsyncWriteExt;
-/// use anyrt_core::net::TcpListener;
-///
-/// let rt = anyrt_tokio::Tokio::new();
-/// rt.block_on(async {
-///     let listener = rt.tcp_listen("127.0.0.1:0").await?;
-///     let mut stream = rt.tcp_connect(listener.local_addr()?).await?;
-///     stream.write_all(b"hello").await?;
-///     Ok::<(), std::io::Error>(())
-/// })?;
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future before it completes closes the half-open socket.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    /// use anyrt_core::io::AsyncWriteExt;
+    /// use anyrt_core::net::TcpListener;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// rt.block_on(async {
+    ///     let listener = rt.tcp_listen("127.0.0.1:0").await?;
+    ///     let mut stream = rt.tcp_connect(listener.local_addr()?).await?;
+    ///     stream.write_all(b"hello").await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn tcp_connect<A: ToSocketAddrs>(
         &self,
         addr: A,
     ) -> impl Future<Output = io::Result<Self::TcpStream>> + Send;
 
     /// Binds a UDP socket.
-///
-/// # Cancel safety
-///
-/// Cancel safe: dropping the future before it completes leaves nothing bound.
-///
-/// # Examples
-///
-/// ```
-/// use anyrt_core::Runtime;
-/// use anyrt_core::net::UdpSocket;
-///
-/// let rt = anyrt_tokio::Tokio::new();
-/// let socket = rt.block_on(rt.udp_bind("127.0.0.1:0"))?;
-/// assert!(socket.local_addr()?.port() > 0);
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future before it completes leaves nothing bound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    /// use anyrt_core::net::UdpSocket;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let socket = rt.block_on(rt.udp_bind("127.0.0.1:0"))?;
+    /// assert!(socket.local_addr()?.port() > 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn udp_bind<A: ToSocketAddrs>(
         &self,
         addr: A,
@@ -291,45 +291,45 @@ pub trait Runtime: Clone + Send + Sync + 'static {
 pub trait RuntimeExt: Runtime {
     /// Runs `future` with a time limit: [`Elapsed`](crate::Elapsed) if it takes longer than
     /// `duration`. The future is dropped when time runs out.
-///
-/// # Cancel safety
-///
-/// As cancel safe as `future`: dropping the timeout drops `future`.
-///
-/// # Examples
-///
-/// ```
-/// use anyrt_core::{Runtime, RuntimeExt};
-/// use std::time::Duration;
-///
-/// let rt = anyrt_tokio::Tokio::new();
-/// rt.block_on(async {
-///     let slow = rt.sleep(Duration::from_secs(60));
-///     assert!(rt.timeout(Duration::from_millis(5), slow).await.is_err());
-///     assert_eq!(rt.timeout(Duration::from_secs(5), async { 1 }).await, Ok(1));
-/// });
-/// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// As cancel safe as `future`: dropping the timeout drops `future`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::{Runtime, RuntimeExt};
+    /// use std::time::Duration;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// rt.block_on(async {
+    ///     let slow = rt.sleep(Duration::from_secs(60));
+    ///     assert!(rt.timeout(Duration::from_millis(5), slow).await.is_err());
+    ///     assert_eq!(rt.timeout(Duration::from_secs(5), async { 1 }).await, Ok(1));
+    /// });
+    /// ```
     fn timeout<F: Future>(&self, duration: Duration, future: F) -> Timeout<Self, F> {
         Timeout::new(self.sleep(duration), future)
     }
 
     /// Runs `future` until `deadline`: [`Elapsed`](crate::Elapsed) if it is not done by then.
-///
-/// # Cancel safety
-///
-/// As [`timeout`](RuntimeExt::timeout).
-///
-/// # Examples
-///
-/// ```
-/// use anyrt_core::{Runtime, RuntimeExt};
-/// use std::time::{Duration, Instant};
-///
-/// let rt = anyrt_tokio::Tokio::new();
-/// let deadline = Instant::now() + Duration::from_millis(5);
-/// let r = rt.block_on(rt.timeout_at(deadline, rt.sleep(Duration::from_secs(60))));
-/// assert!(r.is_err());
-/// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`timeout`](RuntimeExt::timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::{Runtime, RuntimeExt};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let deadline = Instant::now() + Duration::from_millis(5);
+    /// let r = rt.block_on(rt.timeout_at(deadline, rt.sleep(Duration::from_secs(60))));
+    /// assert!(r.is_err());
+    /// ```
     fn timeout_at<F: Future>(&self, deadline: Instant, future: F) -> Timeout<Self, F> {
         Timeout::new(self.sleep_until(deadline), future)
     }
@@ -339,51 +339,51 @@ pub trait RuntimeExt: Runtime {
     /// # Panics
     ///
     /// Panics if `period` is zero.
-///
-/// # Examples
-///
-/// ```
-/// use anyrt_core::{Runtime, RuntimeExt};
-/// use std::time::{Duration, Instant};
-///
-/// let rt = anyrt_tokio::Tokio::new();
-/// rt.block_on(async {
-///     let mut ticks = rt.interval(Duration::from_millis(2));
-///     let t0 = Instant::now();
-///     for _ in 0..3 {
-///         ticks.tick().await; // the first completes at once
-///     }
-///     assert!(t0.elapsed() >= Duration::from_millis(4));
-/// });
-/// ```
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::{Runtime, RuntimeExt};
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// rt.block_on(async {
+    ///     let mut ticks = rt.interval(Duration::from_millis(2));
+    ///     let t0 = Instant::now();
+    ///     for _ in 0..3 {
+    ///         ticks.tick().await; // the first completes at once
+    ///     }
+    ///     assert!(t0.elapsed() >= Duration::from_millis(4));
+    /// });
+    /// ```
     fn interval(&self, period: Duration) -> Interval<Self> {
         Interval::new(self.clone(), period)
     }
 
     /// Yields once to the scheduler so other tasks can run.
-///
-/// # Cancel safety
-///
-/// Cancel safe.
-///
-/// # Examples
-///
-/// ```
-/// use anyrt_core::{Runtime, RuntimeExt};
-/// use std::sync::Arc;
-/// use std::sync::atomic::{AtomicBool, Ordering};
-///
-/// let rt = anyrt_tokio::Tokio::new();
-/// rt.block_on(async {
-///     let flag = Arc::new(AtomicBool::new(false));
-///     let f = flag.clone();
-///     let setter = rt.spawn(async move { f.store(true, Ordering::SeqCst) });
-///     while !flag.load(Ordering::SeqCst) {
-///         rt.yield_now().await; // lets the setter run
-///     }
-///     setter.await.unwrap();
-/// });
-/// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::{Runtime, RuntimeExt};
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// rt.block_on(async {
+    ///     let flag = Arc::new(AtomicBool::new(false));
+    ///     let f = flag.clone();
+    ///     let setter = rt.spawn(async move { f.store(true, Ordering::SeqCst) });
+    ///     while !flag.load(Ordering::SeqCst) {
+    ///         rt.yield_now().await; // lets the setter run
+    ///     }
+    ///     setter.await.unwrap();
+    /// });
+    /// ```
     fn yield_now(&self) -> YieldNow {
         YieldNow::new()
     }

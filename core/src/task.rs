@@ -30,35 +30,35 @@ use std::sync::Mutex;
 /// which runs on.
 pub trait JoinHandle<T>: Future<Output = Result<T, JoinError>> + Send + Unpin + 'static {
     /// Cancels the task at its next suspension point.
-///
-/// # Examples
-///
-/// ```
-/// use anyrt_core::{JoinHandle, Runtime};
-/// use std::time::Duration;
-///
-/// let rt = anyrt_tokio::Tokio::new();
-/// let rt2 = rt.clone();
-/// let handle = rt.spawn(async move { rt2.sleep(Duration::from_secs(60)).await });
-/// handle.abort();
-/// assert!(rt.block_on(handle).unwrap_err().is_cancelled());
-/// ```
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::{JoinHandle, Runtime};
+    /// use std::time::Duration;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let rt2 = rt.clone();
+    /// let handle = rt.spawn(async move { rt2.sleep(Duration::from_secs(60)).await });
+    /// handle.abort();
+    /// assert!(rt.block_on(handle).unwrap_err().is_cancelled());
+    /// ```
     fn abort(&self);
 
     /// Returns `true` once the task has finished (completed, panicked or been cancelled).
-///
-/// # Examples
-///
-/// ```
-/// use anyrt_core::{JoinHandle, Runtime};
-///
-/// let rt = anyrt_tokio::Tokio::new();
-/// let handle = rt.spawn(async { 1 });
-/// while !handle.is_finished() {
-///     std::thread::yield_now();
-/// }
-/// assert_eq!(rt.block_on(handle).unwrap(), 1);
-/// ```
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::{JoinHandle, Runtime};
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let handle = rt.spawn(async { 1 });
+    /// while !handle.is_finished() {
+    ///     std::thread::yield_now();
+    /// }
+    /// assert_eq!(rt.block_on(handle).unwrap(), 1);
+    /// ```
     fn is_finished(&self) -> bool;
 }
 
@@ -91,33 +91,33 @@ impl JoinError {
     }
 
     /// Returns `true` if the task was cancelled.
-///
-/// # Examples
-///
-/// ```
-/// use anyrt_core::{JoinHandle, Runtime};
-///
-/// let rt = anyrt_tokio::Tokio::new();
-/// let handle = rt.spawn(std::future::pending::<()>());
-/// handle.abort();
-/// assert!(rt.block_on(handle).unwrap_err().is_cancelled());
-/// ```
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::{JoinHandle, Runtime};
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let handle = rt.spawn(std::future::pending::<()>());
+    /// handle.abort();
+    /// assert!(rt.block_on(handle).unwrap_err().is_cancelled());
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self.repr, Repr::Cancelled)
     }
 
     /// Returns `true` if the task panicked.
-///
-/// # Examples
-///
-/// ```
-/// use anyrt_core::Runtime;
-///
-/// let rt = anyrt_tokio::Tokio::new();
-/// let err = rt.block_on(rt.spawn(async { panic!("boom") })).unwrap_err();
-/// assert!(err.is_panic());
-/// assert_eq!(err.to_string(), "task panicked: boom");
-/// ```
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let err = rt.block_on(rt.spawn(async { panic!("boom") })).unwrap_err();
+    /// assert!(err.is_panic());
+    /// assert_eq!(err.to_string(), "task panicked: boom");
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self.repr, Repr::Panic(_))
     }
@@ -128,36 +128,36 @@ impl JoinError {
     ///
     /// Panics if the error is not a panic: check [`is_panic`](JoinError::is_panic) or use
     /// [`try_into_panic`](JoinError::try_into_panic).
-///
-/// # Examples
-///
-/// ```
-/// use anyrt_core::Runtime;
-///
-/// let rt = anyrt_tokio::Tokio::new();
-/// let err = rt.block_on(rt.spawn(async { panic!("boom") })).unwrap_err();
-/// let payload = err.into_panic();
-/// assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
-/// // std::panic::resume_unwind(payload) would carry the panic on here.
-/// ```
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let err = rt.block_on(rt.spawn(async { panic!("boom") })).unwrap_err();
+    /// let payload = err.into_panic();
+    /// assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+    /// // std::panic::resume_unwind(payload) would carry the panic on here.
+    /// ```
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         self.try_into_panic()
             .expect("`JoinError::into_panic` called on an error that is not a panic")
     }
 
     /// Consumes the error, returning the panic payload if the task panicked.
-///
-/// # Examples
-///
-/// ```
-/// use anyrt_core::{JoinHandle, Runtime};
-///
-/// let rt = anyrt_tokio::Tokio::new();
-/// let handle = rt.spawn(std::future::pending::<()>());
-/// handle.abort();
-/// let err = rt.block_on(handle).unwrap_err();
-/// assert!(err.try_into_panic().unwrap_err().is_cancelled());
-/// ```
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::{JoinHandle, Runtime};
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let handle = rt.spawn(std::future::pending::<()>());
+    /// handle.abort();
+    /// let err = rt.block_on(handle).unwrap_err();
+    /// assert!(err.try_into_panic().unwrap_err().is_cancelled());
+    /// ```
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
             Repr::Panic(p) => Ok(p.into_inner().unwrap_or_else(|e| e.into_inner())),

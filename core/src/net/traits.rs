@@ -14,39 +14,39 @@ pub trait TcpListener: Send + Sync + 'static {
     /// # Cancel safety
     ///
     /// Cancel safe: dropping the future before it completes loses no connection.
-///
-/// # Examples
-///
-/// ```
-/// use anyrt_core::Runtime;
-/// use anyrt_core::net::{TcpListener, TcpStream};
-///
-/// let rt = anyrt_tokio::Tokio::new();
-/// rt.block_on(async {
-///     let listener = rt.tcp_listen("127.0.0.1:0").await?;
-///     let client = rt.tcp_connect(listener.local_addr()?).await?;
-///     let (server_side, peer) = listener.accept().await?;
-///     assert_eq!(peer, client.local_addr()?);
-///     assert_eq!(server_side.peer_addr()?, client.local_addr()?);
-///     Ok::<(), std::io::Error>(())
-/// })?;
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    /// use anyrt_core::net::{TcpListener, TcpStream};
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// rt.block_on(async {
+    ///     let listener = rt.tcp_listen("127.0.0.1:0").await?;
+    ///     let client = rt.tcp_connect(listener.local_addr()?).await?;
+    ///     let (server_side, peer) = listener.accept().await?;
+    ///     assert_eq!(peer, client.local_addr()?);
+    ///     assert_eq!(server_side.peer_addr()?, client.local_addr()?);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn accept(&self) -> impl Future<Output = io::Result<(Self::Stream, SocketAddr)>> + Send + '_;
 
     /// The address this listener is bound to.
-///
-/// # Examples
-///
-/// ```
-/// use anyrt_core::Runtime;
-/// use anyrt_core::net::TcpListener;
-///
-/// let rt = anyrt_tokio::Tokio::new();
-/// let listener = rt.block_on(rt.tcp_listen("127.0.0.1:0"))?;
-/// assert!(listener.local_addr()?.ip().is_loopback());
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    /// use anyrt_core::net::TcpListener;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let listener = rt.block_on(rt.tcp_listen("127.0.0.1:0"))?;
+    /// assert!(listener.local_addr()?.ip().is_loopback());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn local_addr(&self) -> io::Result<SocketAddr>;
 }
 
@@ -59,108 +59,108 @@ pub trait TcpStream:
     futures_io::AsyncRead + futures_io::AsyncWrite + Send + Unpin + 'static
 {
     /// The address of the remote peer.
-///
-/// # Examples
-///
-/// ```
-/// # use anyrt_core::Runtime;
-/// # use anyrt_core::net::{TcpListener, TcpStream};
-/// # let rt = anyrt_tokio::Tokio::new();
-/// # let (client, server) = rt.block_on(async {
-/// #     let l = rt.tcp_listen("127.0.0.1:0").await?;
-/// #     let c = rt.tcp_connect(l.local_addr()?).await?;
-/// #     let (s, _) = l.accept().await?;
-/// #     Ok::<_, std::io::Error>((c, s))
-/// # })?;
-/// assert_eq!(client.peer_addr()?, server.local_addr()?);
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use anyrt_core::Runtime;
+    /// # use anyrt_core::net::{TcpListener, TcpStream};
+    /// # let rt = anyrt_tokio::Tokio::new();
+    /// # let (client, server) = rt.block_on(async {
+    /// #     let l = rt.tcp_listen("127.0.0.1:0").await?;
+    /// #     let c = rt.tcp_connect(l.local_addr()?).await?;
+    /// #     let (s, _) = l.accept().await?;
+    /// #     Ok::<_, std::io::Error>((c, s))
+    /// # })?;
+    /// assert_eq!(client.peer_addr()?, server.local_addr()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn peer_addr(&self) -> io::Result<SocketAddr>;
 
     /// The local address of this end.
-///
-/// # Examples
-///
-/// ```
-/// # use anyrt_core::Runtime;
-/// # use anyrt_core::net::{TcpListener, TcpStream};
-/// # let rt = anyrt_tokio::Tokio::new();
-/// # let (client, server) = rt.block_on(async {
-/// #     let l = rt.tcp_listen("127.0.0.1:0").await?;
-/// #     let c = rt.tcp_connect(l.local_addr()?).await?;
-/// #     let (s, _) = l.accept().await?;
-/// #     Ok::<_, std::io::Error>((c, s))
-/// # })?;
-/// assert_eq!(client.local_addr()?, server.peer_addr()?);
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use anyrt_core::Runtime;
+    /// # use anyrt_core::net::{TcpListener, TcpStream};
+    /// # let rt = anyrt_tokio::Tokio::new();
+    /// # let (client, server) = rt.block_on(async {
+    /// #     let l = rt.tcp_listen("127.0.0.1:0").await?;
+    /// #     let c = rt.tcp_connect(l.local_addr()?).await?;
+    /// #     let (s, _) = l.accept().await?;
+    /// #     Ok::<_, std::io::Error>((c, s))
+    /// # })?;
+    /// assert_eq!(client.local_addr()?, server.peer_addr()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn local_addr(&self) -> io::Result<SocketAddr>;
 
     /// Sets `TCP_NODELAY` (disables Nagle's algorithm when `on`).
-///
-/// # Examples
-///
-/// ```
-/// # use anyrt_core::Runtime;
-/// # use anyrt_core::net::{TcpListener, TcpStream};
-/// # let rt = anyrt_tokio::Tokio::new();
-/// # let (client, server) = rt.block_on(async {
-/// #     let l = rt.tcp_listen("127.0.0.1:0").await?;
-/// #     let c = rt.tcp_connect(l.local_addr()?).await?;
-/// #     let (s, _) = l.accept().await?;
-/// #     Ok::<_, std::io::Error>((c, s))
-/// # })?;
-/// client.set_nodelay(true)?;
-/// assert!(client.nodelay()?);
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use anyrt_core::Runtime;
+    /// # use anyrt_core::net::{TcpListener, TcpStream};
+    /// # let rt = anyrt_tokio::Tokio::new();
+    /// # let (client, server) = rt.block_on(async {
+    /// #     let l = rt.tcp_listen("127.0.0.1:0").await?;
+    /// #     let c = rt.tcp_connect(l.local_addr()?).await?;
+    /// #     let (s, _) = l.accept().await?;
+    /// #     Ok::<_, std::io::Error>((c, s))
+    /// # })?;
+    /// client.set_nodelay(true)?;
+    /// assert!(client.nodelay()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn set_nodelay(&self, on: bool) -> io::Result<()>;
 
     /// Reads `TCP_NODELAY`.
-///
-/// # Examples
-///
-/// ```
-/// # use anyrt_core::Runtime;
-/// # use anyrt_core::net::{TcpListener, TcpStream};
-/// # let rt = anyrt_tokio::Tokio::new();
-/// # let (client, server) = rt.block_on(async {
-/// #     let l = rt.tcp_listen("127.0.0.1:0").await?;
-/// #     let c = rt.tcp_connect(l.local_addr()?).await?;
-/// #     let (s, _) = l.accept().await?;
-/// #     Ok::<_, std::io::Error>((c, s))
-/// # })?;
-/// client.set_nodelay(false)?;
-/// assert!(!client.nodelay()?);
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use anyrt_core::Runtime;
+    /// # use anyrt_core::net::{TcpListener, TcpStream};
+    /// # let rt = anyrt_tokio::Tokio::new();
+    /// # let (client, server) = rt.block_on(async {
+    /// #     let l = rt.tcp_listen("127.0.0.1:0").await?;
+    /// #     let c = rt.tcp_connect(l.local_addr()?).await?;
+    /// #     let (s, _) = l.accept().await?;
+    /// #     Ok::<_, std::io::Error>((c, s))
+    /// # })?;
+    /// client.set_nodelay(false)?;
+    /// assert!(!client.nodelay()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn nodelay(&self) -> io::Result<bool>;
 
     /// Shuts down the read half, the write half or both.
     ///
     /// After `shutdown(Shutdown::Write)` the peer reads EOF and can still write back.
-///
-/// # Examples
-///
-/// ```
-/// use anyrt_core::io::AsyncReadExt;
-/// use std::net::Shutdown;
-/// # use anyrt_core::Runtime;
-/// # use anyrt_core::net::{TcpListener, TcpStream};
-/// # let rt = anyrt_tokio::Tokio::new();
-/// # let (client, server) = rt.block_on(async {
-/// #     let l = rt.tcp_listen("127.0.0.1:0").await?;
-/// #     let c = rt.tcp_connect(l.local_addr()?).await?;
-/// #     let (s, _) = l.accept().await?;
-/// #     Ok::<_, std::io::Error>((c, s))
-/// # })?;
-/// # let mut server = server;
-/// client.shutdown(Shutdown::Write)?;
-/// let mut rest = Vec::new();
-/// rt.block_on(server.read_to_end(&mut rest))?; // EOF: the client will write no more
-/// assert!(rest.is_empty());
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::io::AsyncReadExt;
+    /// use std::net::Shutdown;
+    /// # use anyrt_core::Runtime;
+    /// # use anyrt_core::net::{TcpListener, TcpStream};
+    /// # let rt = anyrt_tokio::Tokio::new();
+    /// # let (client, server) = rt.block_on(async {
+    /// #     let l = rt.tcp_listen("127.0.0.1:0").await?;
+    /// #     let c = rt.tcp_connect(l.local_addr()?).await?;
+    /// #     let (s, _) = l.accept().await?;
+    /// #     Ok::<_, std::io::Error>((c, s))
+    /// # })?;
+    /// # let mut server = server;
+    /// client.shutdown(Shutdown::Write)?;
+    /// let mut rest = Vec::new();
+    /// rt.block_on(server.read_to_end(&mut rest))?; // EOF: the client will write no more
+    /// assert!(rest.is_empty());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn shutdown(&self, how: Shutdown) -> io::Result<()>;
 
     /// Reads as blocking-style code does, without a poll loop, where the backend can do
@@ -205,63 +205,63 @@ pub trait TcpStream:
 /// task (wrap it in an `Arc`).
 pub trait UdpSocket: Send + Sync + 'static {
     /// The address this socket is bound to.
-///
-/// # Examples
-///
-/// ```
-/// # use anyrt_core::Runtime;
-/// # use anyrt_core::net::UdpSocket;
-/// # let rt = anyrt_tokio::Tokio::new();
-/// # let (a, b) = rt.block_on(async {
-/// #     Ok::<_, std::io::Error>((rt.udp_bind("127.0.0.1:0").await?, rt.udp_bind("127.0.0.1:0").await?))
-/// # })?;
-/// assert!(a.local_addr()?.ip().is_loopback());
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use anyrt_core::Runtime;
+    /// # use anyrt_core::net::UdpSocket;
+    /// # let rt = anyrt_tokio::Tokio::new();
+    /// # let (a, b) = rt.block_on(async {
+    /// #     Ok::<_, std::io::Error>((rt.udp_bind("127.0.0.1:0").await?, rt.udp_bind("127.0.0.1:0").await?))
+    /// # })?;
+    /// assert!(a.local_addr()?.ip().is_loopback());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn local_addr(&self) -> io::Result<SocketAddr>;
 
     /// The address this socket is connected to (`NotConnected` if it is not).
-///
-/// # Examples
-///
-/// ```
-/// # use anyrt_core::Runtime;
-/// # use anyrt_core::net::UdpSocket;
-/// # let rt = anyrt_tokio::Tokio::new();
-/// # let (a, b) = rt.block_on(async {
-/// #     Ok::<_, std::io::Error>((rt.udp_bind("127.0.0.1:0").await?, rt.udp_bind("127.0.0.1:0").await?))
-/// # })?;
-/// assert_eq!(a.peer_addr().unwrap_err().kind(), std::io::ErrorKind::NotConnected);
-/// rt.block_on(a.connect(b.local_addr()?))?;
-/// assert_eq!(a.peer_addr()?, b.local_addr()?);
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use anyrt_core::Runtime;
+    /// # use anyrt_core::net::UdpSocket;
+    /// # let rt = anyrt_tokio::Tokio::new();
+    /// # let (a, b) = rt.block_on(async {
+    /// #     Ok::<_, std::io::Error>((rt.udp_bind("127.0.0.1:0").await?, rt.udp_bind("127.0.0.1:0").await?))
+    /// # })?;
+    /// assert_eq!(a.peer_addr().unwrap_err().kind(), std::io::ErrorKind::NotConnected);
+    /// rt.block_on(a.connect(b.local_addr()?))?;
+    /// assert_eq!(a.peer_addr()?, b.local_addr()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn peer_addr(&self) -> io::Result<SocketAddr>;
 
     /// Sends one datagram to `target`, returning the number of bytes sent.
-///
-/// # Cancel safety
-///
-/// Cancel safe: a dropped future has sent nothing, or the whole datagram.
-///
-/// # Examples
-///
-/// ```
-/// # use anyrt_core::Runtime;
-/// # use anyrt_core::net::UdpSocket;
-/// # let rt = anyrt_tokio::Tokio::new();
-/// # let (a, b) = rt.block_on(async {
-/// #     Ok::<_, std::io::Error>((rt.udp_bind("127.0.0.1:0").await?, rt.udp_bind("127.0.0.1:0").await?))
-/// # })?;
-/// rt.block_on(async {
-///     a.send_to(b"ping", b.local_addr()?).await?;
-///     let mut buf = [0u8; 16];
-///     let (n, from) = b.recv_from(&mut buf).await?;
-///     assert_eq!((&buf[..n], from), (&b"ping"[..], a.local_addr()?));
-///     Ok::<(), std::io::Error>(())
-/// })?;
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a dropped future has sent nothing, or the whole datagram.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use anyrt_core::Runtime;
+    /// # use anyrt_core::net::UdpSocket;
+    /// # let rt = anyrt_tokio::Tokio::new();
+    /// # let (a, b) = rt.block_on(async {
+    /// #     Ok::<_, std::io::Error>((rt.udp_bind("127.0.0.1:0").await?, rt.udp_bind("127.0.0.1:0").await?))
+    /// # })?;
+    /// rt.block_on(async {
+    ///     a.send_to(b"ping", b.local_addr()?).await?;
+    ///     let mut buf = [0u8; 16];
+    ///     let (n, from) = b.recv_from(&mut buf).await?;
+    ///     assert_eq!((&buf[..n], from), (&b"ping"[..], a.local_addr()?));
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn send_to(
         &self,
         buf: &[u8],
@@ -274,10 +274,10 @@ pub trait UdpSocket: Send + Sync + 'static {
     /// # Cancel safety
     ///
     /// Cancel safe: a dropped future has received nothing.
-///
-/// # Examples
-///
-/// See [`send_to`](UdpSocket::send_to).
+    ///
+    /// # Examples
+    ///
+    /// See [`send_to`](UdpSocket::send_to).
     fn recv_from(
         &self,
         buf: &mut [u8],
@@ -285,42 +285,42 @@ pub trait UdpSocket: Send + Sync + 'static {
 
     /// Sets the default peer for [`send`](UdpSocket::send) and the only source
     /// [`recv`](UdpSocket::recv) accepts.
-///
-/// # Cancel safety
-///
-/// Cancel safe: the peer is set or not; nothing is sent.
-///
-/// # Examples
-///
-/// ```
-/// # use anyrt_core::Runtime;
-/// # use anyrt_core::net::UdpSocket;
-/// # let rt = anyrt_tokio::Tokio::new();
-/// # let (a, b) = rt.block_on(async {
-/// #     Ok::<_, std::io::Error>((rt.udp_bind("127.0.0.1:0").await?, rt.udp_bind("127.0.0.1:0").await?))
-/// # })?;
-/// rt.block_on(async {
-///     a.connect(b.local_addr()?).await?;
-///     b.connect(a.local_addr()?).await?;
-///     a.send(b"hi").await?;
-///     let mut buf = [0u8; 8];
-///     let n = b.recv(&mut buf).await?;
-///     assert_eq!(&buf[..n], b"hi");
-///     Ok::<(), std::io::Error>(())
-/// })?;
-/// # Ok::<(), std::io::Error>(())
-/// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: the peer is set or not; nothing is sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use anyrt_core::Runtime;
+    /// # use anyrt_core::net::UdpSocket;
+    /// # let rt = anyrt_tokio::Tokio::new();
+    /// # let (a, b) = rt.block_on(async {
+    /// #     Ok::<_, std::io::Error>((rt.udp_bind("127.0.0.1:0").await?, rt.udp_bind("127.0.0.1:0").await?))
+    /// # })?;
+    /// rt.block_on(async {
+    ///     a.connect(b.local_addr()?).await?;
+    ///     b.connect(a.local_addr()?).await?;
+    ///     a.send(b"hi").await?;
+    ///     let mut buf = [0u8; 8];
+    ///     let n = b.recv(&mut buf).await?;
+    ///     assert_eq!(&buf[..n], b"hi");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn connect(&self, addr: SocketAddr) -> impl Future<Output = io::Result<()>> + Send;
 
     /// Sends one datagram to the connected peer.
-///
-/// # Cancel safety
-///
-/// Cancel safe: a dropped future has sent nothing, or the whole datagram.
-///
-/// # Examples
-///
-/// See [`connect`](UdpSocket::connect).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a dropped future has sent nothing, or the whole datagram.
+    ///
+    /// # Examples
+    ///
+    /// See [`connect`](UdpSocket::connect).
     fn send(&self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> + Send;
 
     /// Receives one datagram from the connected peer.
@@ -328,9 +328,9 @@ pub trait UdpSocket: Send + Sync + 'static {
     /// # Cancel safety
     ///
     /// Cancel safe: a dropped future has received nothing.
-///
-/// # Examples
-///
-/// See [`connect`](UdpSocket::connect).
+    ///
+    /// # Examples
+    ///
+    /// See [`connect`](UdpSocket::connect).
     fn recv(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> + Send;
 }
