@@ -11,12 +11,19 @@ use syn::{FnArg, GenericParam, ItemFn, parse_macro_input};
 
 /// Runs one test body on every backend the `anyrt` crate has enabled.
 ///
-/// ```ignore
+/// ```
 /// #[anyrt::test]
-/// async fn roundtrip<R: anyrt::Runtime>(rt: R) { /* async body, run with rt.block_on */ }
+/// async fn roundtrip<R: anyrt::Runtime>(rt: R) {
+///     // An async body, run with `rt.block_on`.
+///     assert_eq!(rt.spawn(async { 2 }).await.unwrap(), 2);
+/// }
 ///
 /// #[anyrt::test]
-/// fn roundtrip_implicit<R: anyrt::Runtime>(rt: R) { /* blocking-style body, an implicit thread */ }
+/// fn roundtrip_implicit<R: anyrt::Runtime>(rt: R) {
+///     // A blocking-style body, run as an implicit thread.
+///     anyrt::implicit::sleep(&rt, std::time::Duration::from_millis(1));
+/// }
+/// # fn main() {}
 /// ```
 ///
 /// Each expands to one `#[test]` per backend: `roundtrip::tokio`, `roundtrip::smol`,
@@ -35,12 +42,19 @@ use syn::{FnArg, GenericParam, ItemFn, parse_macro_input};
 ///   only takes effect in the test binary's first Green test; a later test that asks for
 ///   another count fails with an error saying so (give such a test a binary of its own).
 ///
-/// ```ignore
+/// ```
 /// #[anyrt::test(timeout = "5s")]
-/// async fn quick<R: anyrt::Runtime>(rt: R) { /* fails if it takes longer than 5 s */ }
+/// async fn quick<R: anyrt::Runtime>(rt: R) {
+///     // Fails if it takes longer than 5 s.
+///     rt.sleep(std::time::Duration::from_millis(1)).await;
+/// }
 ///
 /// #[anyrt::test(green_stack_size = 8 << 20)]
-/// async fn deep<R: anyrt::Runtime>(rt: R) { /* deep recursion */ }
+/// async fn deep<R: anyrt::Runtime>(rt: R) {
+///     // Deep recursion that needs more than Green's default 1 MiB stack.
+///     let _ = rt;
+/// }
+/// # fn main() {}
 /// ```
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -50,9 +64,12 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Runs `async fn main` on anyrt's default runtime (`anyrt::runtime()`).
 ///
-/// ```ignore
+/// ```
 /// #[anyrt::main]
 /// async fn main() -> std::io::Result<()> {
+///     use anyrt::Runtime;
+///     let rt = anyrt::runtime();
+///     assert_eq!(rt.spawn(async { 1 + 1 }).await.unwrap(), 2);
 ///     Ok(())
 /// }
 /// ```
