@@ -104,5 +104,5 @@ impl Program for Echo {
 fn main() {
     let opts = EchoOptions::from_args();
     let backend = opts.backend.clone();
-    run_echo(&backend, Echo(opts));
+    run_echo(backend.as_deref(), Echo(opts));
 }

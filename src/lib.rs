@@ -73,7 +73,10 @@ mod default_runtime;
 #[cfg(any(feature = "tokio", feature = "smol", feature = "green"))]
 pub use default_runtime::runtime;
 
+mod any_runtime;
 mod registry;
+
+pub use any_runtime::AnyRuntime;
 pub mod testing;
 
 /// Runs `future` to completion on the default runtime ([`runtime()`]), blocking the

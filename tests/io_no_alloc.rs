@@ -167,3 +167,16 @@ async fn read_and_write_calls_do_not_allocate<R: Runtime>(rt: R) {
         rt.name()
     );
 }
+
+/// The same through `AnyRuntime`: a dynamic stream's reads and writes are one virtual call
+/// each and allocate nothing either.
+#[test]
+fn through_any_runtime_calls_do_not_allocate() {
+    macro_rules! check {
+        ($backend:ident, $runtime:ty) => {
+            let rt = anyrt::AnyRuntime::from_name(stringify!($backend)).unwrap();
+            rt.block_on(read_and_write_calls_do_not_allocate(rt.clone()));
+        };
+    }
+    anyrt::for_each_backend!(check);
+}

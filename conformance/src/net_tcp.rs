@@ -282,29 +282,38 @@ pub async fn a_finished_task_is_gone_even_after_waiting_under_a_long_timeout<R: 
     assert_eq!(n, 0);
 }
 
-/// Conformance case: five hundred simultaneous connects fit the backlog.
+/// Five hundred simultaneous connects fit the listen backlog: with a backlog under 500 the
+/// kernel drops the surplus SYNs, and those connects complete only after a retransmission a
+/// second later. Each connect's own time is measured, so a slow machine (or the other
+/// tests beside this one) does not make the test fail, while a short backlog (hundreds of
+/// retransmitted connects) does.
 pub async fn five_hundred_simultaneous_connects_fit_the_backlog<R: Runtime>(rt: R) {
     const N: usize = 500;
     let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    // Nothing accepts until every connect is done: each waits in the listen backlog. With a
-    // backlog under N the kernel drops the rest of the SYNs, and those connects are retried
-    // only after a second (then three).
+    // Nothing accepts until every connect is done: each waits in the listen backlog.
     let connects: Vec<_> = (0..N)
         .map(|_| {
             let rt2 = rt.clone();
-            rt.spawn(async move { rt2.tcp_connect(addr).await })
+            rt.spawn(async move {
+                let t0 = Instant::now();
+                let s = rt2.tcp_connect(addr).await?;
+                Ok::<_, std::io::Error>((s, t0.elapsed()))
+            })
         })
         .collect();
-    let t0 = Instant::now();
     let mut clients = Vec::with_capacity(N);
+    let mut retransmitted = 0;
     for h in connects {
-        clients.push(rt.timeout(PROMPT, h).await.unwrap().unwrap().unwrap());
+        let (s, took) = rt.timeout(PROMPT, h).await.unwrap().unwrap().unwrap();
+        if took >= ms(1000) {
+            retransmitted += 1;
+        }
+        clients.push(s);
     }
-    let took = t0.elapsed();
     assert!(
-        took < ms(900),
-        "{N} connects took {took:?}: the backlog is too short"
+        retransmitted < N / 10,
+        "{retransmitted} of {N} connects waited for a SYN retransmission: the backlog is too short"
     );
     for _ in 0..N {
         rt.timeout(PROMPT, listener.accept())

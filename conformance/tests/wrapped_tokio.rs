@@ -97,3 +97,20 @@ impl Runtime for Wrapped {
 }
 
 anyrt_conformance::suite!(Wrapped, Wrapped::new(), Wrapped::stop);
+
+/// The same wrapper behind `AnyRuntime`: an out-of-tree runtime chosen at run time.
+mod any {
+    use anyrt::AnyRuntime;
+
+    use super::Wrapped;
+
+    anyrt_conformance::suite!(
+        AnyRuntime,
+        AnyRuntime::new(Wrapped::new()),
+        |rt: &AnyRuntime| {
+            if let Some(w) = rt.downcast_ref::<Wrapped>() {
+                w.stop();
+            }
+        }
+    );
+}

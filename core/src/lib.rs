@@ -51,6 +51,7 @@
 #![forbid(unsafe_code)]
 
 pub mod backend;
+pub mod dynamic;
 pub mod implicit;
 pub mod io;
 pub mod net;

@@ -1,4 +1,5 @@
-//! What the examples share: choosing a backend by name, and tiny argument parsing.
+//! What the examples share: a program generic over the runtime, run on the backend chosen
+//! at run time, and tiny argument parsing.
 
 use anyrt::Runtime;
 
@@ -10,29 +11,19 @@ pub(crate) trait Program {
     fn run<R: Runtime>(self, rt: R) -> Self::Output;
 }
 
-/// Runs `program` on the backend called `name`, or explains why it cannot.
-pub(crate) fn with_backend<P: Program>(name: &str, program: P) -> Result<P::Output, String> {
-    let mut program = Some(program);
-    let mut output = None;
-    let mut built = Vec::new();
-    macro_rules! on {
-        ($backend:ident, $runtime:ty) => {
-            built.push(stringify!($backend));
-            if name == stringify!($backend)
-                && let Some(p) = program.take()
-            {
-                output = Some(p.run(<$runtime>::new()));
-            }
-        };
+/// Runs `program` on the backend called `name` (without one: the one `ANYRT_BACKEND`
+/// names, or the default), chosen at run time through `anyrt::AnyRuntime`; or explains why
+/// it cannot.
+pub(crate) fn with_backend<P: Program>(
+    name: Option<&str>,
+    program: P,
+) -> Result<P::Output, String> {
+    let rt = match name {
+        Some(name) => anyrt::AnyRuntime::from_name(name),
+        None => anyrt::AnyRuntime::from_env(),
     }
-    anyrt::for_each_backend!(on);
-    output.ok_or_else(|| {
-        format!(
-            "backend `{name}` is not in this build, which has {}: for another of anyrt's \
-             backends, rebuild with `--features NAME` (or `--features full`)",
-            built.join(", ")
-        )
-    })
+    .map_err(|e| e.to_string())?;
+    Ok(program.run(rt))
 }
 
 /// Command-line options: `--name value` pairs and bare `--flag`s.
@@ -101,7 +92,7 @@ pub(crate) fn fail(msg: &str) -> ! {
 
 /// The echo examples' options: `--backend`, `--serve ADDR`, `--conns`, `--rounds`, `--size`.
 pub(crate) struct EchoOptions {
-    pub(crate) backend: String,
+    pub(crate) backend: Option<String>,
     pub(crate) serve: Option<String>,
     pub(crate) conns: usize,
     pub(crate) rounds: usize,
@@ -115,7 +106,7 @@ impl EchoOptions {
         args.only(&["backend", "serve", "conns", "rounds", "size"])
             .unwrap_or_else(|e| fail(&e));
         let opts = EchoOptions {
-            backend: args.get("backend").unwrap_or("tokio").to_owned(),
+            backend: args.get("backend").map(str::to_owned),
             serve: args.get("serve").map(str::to_owned),
             conns: args.num("conns", 50).unwrap_or_else(|e| fail(&e)),
             rounds: args.num("rounds", 1000).unwrap_or_else(|e| fail(&e)),
@@ -140,7 +131,10 @@ impl EchoOptions {
 }
 
 /// Runs `program` on the options' backend; exits with a message if it cannot or fails.
-pub(crate) fn run_echo<P: Program<Output = std::io::Result<()>>>(backend: &str, program: P) {
+pub(crate) fn run_echo<P: Program<Output = std::io::Result<()>>>(
+    backend: Option<&str>,
+    program: P,
+) {
     match with_backend(backend, program) {
         Err(e) => fail(&e),
         Ok(Err(e)) => fail(&format!("echo failed: {e}")),

@@ -62,7 +62,11 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     expand_test(args.into(), item.clone()).unwrap_or_else(|e| with_item(e, &item))
 }
 
-/// Runs `async fn main` on anyrt's default runtime (`anyrt::runtime()`).
+/// Runs `async fn main` on anyrt's default runtime (`anyrt::runtime()`), or on a backend
+/// chosen at run time: `#[anyrt::main(backend = env)]` reads `ANYRT_BACKEND` (the default
+/// backend when it is unset), `#[anyrt::main(backend = "smol")]` names one; both run on an
+/// `anyrt::AnyRuntime`, and a backend that is not compiled in stops the program with a
+/// message naming the feature.
 ///
 /// ```
 /// #[anyrt::main]
@@ -71,6 +75,14 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
 ///     let rt = anyrt::runtime();
 ///     assert_eq!(rt.spawn(async { 1 + 1 }).await.unwrap(), 2);
 ///     Ok(())
+/// }
+/// ```
+///
+/// ```
+/// #[anyrt::main(backend = env)]
+/// async fn main() {
+///     let name = std::env::var("ANYRT_BACKEND").unwrap_or_default();
+///     assert!(name.is_empty() || name == "tokio" || name == "smol" || name == "green");
 /// }
 /// ```
 #[proc_macro_attribute]
@@ -260,13 +272,45 @@ fn expand_test(args: TokenStream2, item: ItemFn) -> syn::Result<TokenStream> {
     .into())
 }
 
-fn expand_main(args: TokenStream2, item: ItemFn) -> syn::Result<TokenStream> {
-    if !args.is_empty() {
-        return Err(syn::Error::new_spanned(
-            args,
-            "#[anyrt::main] takes no arguments",
-        ));
+/// The runtime `#[anyrt::main(...)]` runs on: `None` for the default one.
+fn main_runtime(args: TokenStream2) -> syn::Result<Option<TokenStream2>> {
+    use syn::parse::Parser;
+    if args.is_empty() {
+        return Ok(None);
     }
+    let bad = |span: &dyn ToTokens| {
+        syn::Error::new_spanned(
+            span,
+            "#[anyrt::main] takes one optional setting: `backend = env` (the backend \
+             `ANYRT_BACKEND` names, else the default) or `backend = \"NAME\"`",
+        )
+    };
+    let pairs = syn::punctuated::Punctuated::<syn::MetaNameValue, syn::Token![,]>::parse_terminated
+        .parse2(args.clone())?;
+    let [pair] = pairs.iter().collect::<Vec<_>>()[..] else {
+        return Err(bad(&args));
+    };
+    if !pair.path.is_ident("backend") {
+        return Err(bad(&pair.path));
+    }
+    let make = match &pair.value {
+        syn::Expr::Path(p) if p.path.is_ident("env") => quote!(::anyrt::AnyRuntime::from_env()),
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(name),
+            ..
+        }) => quote!(::anyrt::AnyRuntime::from_name(#name)),
+        other => return Err(bad(other)),
+    };
+    Ok(Some(quote! {
+        match #make {
+            ::core::result::Result::Ok(rt) => rt,
+            ::core::result::Result::Err(e) => ::core::panic!("#[anyrt::main]: {e}"),
+        }
+    }))
+}
+
+fn expand_main(args: TokenStream2, item: ItemFn) -> syn::Result<TokenStream> {
+    let runtime = main_runtime(args)?;
     let sig = &item.sig;
     if sig.asyncness.is_none() {
         return Err(syn::Error::new(
@@ -285,10 +329,14 @@ fn expand_main(args: TokenStream2, item: ItemFn) -> syn::Result<TokenStream> {
     let name = &sig.ident;
     let ret = &sig.output;
     let body = &item.block;
+    let run = match runtime {
+        None => quote!(::anyrt::block_on!(async move #body)),
+        Some(rt) => quote!(::anyrt::Runtime::block_on(&#rt, async move #body)),
+    };
     Ok(quote! {
         #(#attrs)*
         #vis fn #name() #ret {
-            ::anyrt::block_on!(async move #body)
+            #run
         }
     }
     .into())

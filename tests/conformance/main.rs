@@ -25,3 +25,28 @@ macro_rules! suite_on {
 }
 
 anyrt::for_each_backend!(suite_on);
+
+/// The suite on `AnyRuntime` over one backend: a runtime chosen at run time is a backend
+/// like the others.
+macro_rules! suite_on_any {
+    ($name:ident, $runtime:ty) => {
+        mod $name {
+            use anyrt::AnyRuntime;
+            use anyrt::testing::{TestConfig, TestRuntime};
+
+            anyrt_conformance::suite!(
+                AnyRuntime,
+                AnyRuntime::new(<$runtime as TestRuntime>::for_test(&TestConfig::default())),
+                |rt: &AnyRuntime| {
+                    if let Some(inner) = rt.downcast_ref::<$runtime>() {
+                        <$runtime as TestRuntime>::stop(inner);
+                    }
+                }
+            );
+        }
+    };
+}
+
+mod any {
+    anyrt::for_each_backend!(suite_on_any);
+}

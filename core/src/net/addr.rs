@@ -16,12 +16,12 @@ pub trait ToSocketAddrs {
 
 /// An owned, `Send + 'static` address query: literal addresses, or a host name and port
 /// still to be resolved.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct AddrQuery {
     repr: Query,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Query {
     One(SocketAddr),
     Many(Vec<SocketAddr>),
@@ -156,6 +156,13 @@ impl Iterator for Addrs {
             AddrsInner::One(a) => a.take(),
             AddrsInner::Many(it) => it.next(),
         }
+    }
+}
+
+/// A query is its own conversion (a clone).
+impl ToSocketAddrs for AddrQuery {
+    fn to_addr_query(&self) -> AddrQuery {
+        self.clone()
     }
 }
 

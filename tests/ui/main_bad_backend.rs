@@ -1,0 +1,2 @@
+#[anyrt::main(backend = 3)]
+async fn main() {}
