@@ -29,6 +29,15 @@ pub(crate) fn serve(row: &str, workers: usize) -> io::Result<()> {
             anyrt_async(rt, listener)?;
         }
         "green" => anyrt_async(green(workers)?, listener)?,
+        "tokio-dyn" => {
+            let rt = anyrt::Tokio::builder().workers(workers).build()?;
+            anyrt_async(anyrt::AnyRuntime::new(rt), listener)?;
+        }
+        "smol-dyn" => {
+            let rt = anyrt::Smol::builder().workers(workers).build()?;
+            anyrt_async(anyrt::AnyRuntime::new(rt), listener)?;
+        }
+        "green-dyn" => anyrt_async(anyrt::AnyRuntime::new(green(workers)?), listener)?,
         "green-implicit" => anyrt_implicit(green(workers)?, listener)?,
         other => {
             return Err(io::Error::new(

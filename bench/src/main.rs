@@ -25,24 +25,40 @@ use report::Report;
 
 /// Every row, as `(name, label)`, in the order they run: each raw row right before the
 /// anyrt rows measured against it (see [`baseline`]). A case runs the rows it has.
+///
+/// The `-dyn` rows run the same anyrt code on `anyrt::AnyRuntime` wrapping the backend (the
+/// runtime chosen at run time), measured against the static anyrt row.
 const ROWS: &[(&str, &str)] = &[
     ("raw-tokio", "raw tokio"),
     ("tokio", "anyrt Tokio"),
+    ("tokio-dyn", "AnyRuntime(Tokio)"),
     ("raw-smol", "raw smol"),
     ("smol", "anyrt Smol"),
+    ("smol-dyn", "AnyRuntime(Smol)"),
     ("raw-may", "raw may"),
     ("green", "anyrt Green (async)"),
+    ("green-dyn", "AnyRuntime(Green)"),
     ("green-implicit", "anyrt Green (implicit)"),
 ];
 
-/// The spawn and timer cases have no implicit-style variant.
+/// A row through `AnyRuntime`.
+fn dyn_row(row: &str) -> bool {
+    row.ends_with("-dyn")
+}
+
+/// The spawn case has no implicit-style variant.
 fn async_rows(row: &str) -> bool {
     row != "green-implicit"
 }
 
-/// The memory cases measure anyrt only.
+/// The timer case has no implicit-style or dynamic variant.
+fn timer_rows(row: &str) -> bool {
+    async_rows(row) && !dyn_row(row)
+}
+
+/// The memory cases measure the static anyrt rows only.
 fn anyrt_rows(row: &str) -> bool {
-    baseline(row).is_some()
+    baseline(row).is_some() && !dyn_row(row)
 }
 
 #[global_allocator]
@@ -248,6 +264,9 @@ fn baseline(row: &str) -> Option<&'static str> {
         "tokio" => Some("raw-tokio"),
         "smol" => Some("raw-smol"),
         "green" | "green-implicit" => Some("raw-may"),
+        "tokio-dyn" => Some("tokio"),
+        "smol-dyn" => Some("smol"),
+        "green-dyn" => Some("green"),
         _ => None,
     }
 }
@@ -459,7 +478,7 @@ fn run_cases(plan: &Plan, report: &mut Report) -> io::Result<()> {
             }
         }
         if plan.case("timers") {
-            for &(row, label) in plan.rows_for_rep(async_rows, rep) {
+            for &(row, label) in plan.rows_for_rep(timer_rows, rep) {
                 eprintln!("[timers] rep {}/{} {label}", rep + 1, plan.case_reps);
                 let base = baseline(row);
                 let f = child_case(plan, "timers", row, plan.tasks)?;

@@ -89,6 +89,17 @@ pub(crate) fn spawn(row: &str, workers: usize, count: usize) -> io::Result<()> {
             &timed,
         ),
         "green" => anyrt_spawn(green(workers)?, count, &timed),
+        "tokio-dyn" => anyrt_spawn(
+            anyrt::AnyRuntime::new(anyrt::Tokio::builder().workers(workers).build()?),
+            count,
+            &timed,
+        ),
+        "smol-dyn" => anyrt_spawn(
+            anyrt::AnyRuntime::new(anyrt::Smol::builder().workers(workers).build()?),
+            count,
+            &timed,
+        ),
+        "green-dyn" => anyrt_spawn(anyrt::AnyRuntime::new(green(workers)?), count, &timed),
         other => return Err(unknown(other)),
     };
     println!("secs {} cpu_ns {}", wall.as_secs_f64(), cpu.as_nanos());
