@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyrt_core::dynamic::{
-    AnyJoinHandle, AnyTcpListener, AnyTcpStream, AnyUdpSocket, BoxFuture, DynRuntime,
+    AnyJoinHandle, AnyTcpListener, AnyTcpStream, AnyUdpSocket, BoxSleep, DynRuntime,
 };
 use anyrt_core::net::ToSocketAddrs;
 
@@ -153,7 +153,7 @@ impl fmt::Debug for AnyRuntime {
 
 impl Runtime for AnyRuntime {
     type JoinHandle<T: Send + 'static> = AnyJoinHandle<T>;
-    type Sleep = BoxFuture<'static, ()>;
+    type Sleep = BoxSleep;
     type TcpListener = AnyTcpListener;
     type TcpStream = AnyTcpStream;
     type UdpSocket = AnyUdpSocket;
@@ -209,11 +209,11 @@ impl Runtime for AnyRuntime {
         self.inner.dyn_now()
     }
 
-    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+    fn sleep(&self, duration: Duration) -> BoxSleep {
         self.inner.dyn_sleep(duration)
     }
 
-    fn sleep_until(&self, deadline: Instant) -> BoxFuture<'static, ()> {
+    fn sleep_until(&self, deadline: Instant) -> BoxSleep {
         self.inner.dyn_sleep_until(deadline)
     }
 

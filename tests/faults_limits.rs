@@ -414,9 +414,7 @@ fn start_without_fds<R: Runtime>(build: impl Fn() -> std::io::Result<R>, also: i
             }
         }
     }
-    let err = build()
-        .err()
-        .expect("a runtime started without descriptors");
+    let err = build().expect_err("a runtime started without descriptors");
     assert_eq!(err.raw_os_error(), Some(24), "{err}"); // EMFILE
     also();
     files.truncate(files.len() - 40);

@@ -229,11 +229,11 @@ async fn abort_while_blocked_in_accept_read_recv_sleep<R: Runtime>(rt: R) {
 #[anyrt::test]
 async fn bad_addresses_give_errors<R: Runtime>(rt: R) {
     for bad in ["not an address", "127.0.0.1:70000", "[::1]:99999", ""] {
-        let e = rt.tcp_connect(bad).await.err().expect(bad);
+        let e = rt.tcp_connect(bad).await.expect_err(bad);
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad}: {e}");
-        let e = rt.tcp_listen(bad).await.err().expect(bad);
+        let e = rt.tcp_listen(bad).await.expect_err(bad);
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad}: {e}");
-        let e = rt.udp_bind(bad).await.err().expect(bad);
+        let e = rt.udp_bind(bad).await.expect_err(bad);
         assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad}: {e}");
     }
     // A name that cannot resolve: the resolver's error, promptly, never a panic.
@@ -242,8 +242,7 @@ async fn bad_addresses_give_errors<R: Runtime>(rt: R) {
         .timeout(PROMPT * 3, rt.tcp_connect("host.invalid:80"))
         .await
         .expect("resolution must end")
-        .err()
-        .expect("host.invalid must not resolve");
+        .expect_err("host.invalid must not resolve");
     assert!(!e.to_string().is_empty());
     assert!(t0.elapsed() < PROMPT * 3);
     assert!(rt.udp_bind(("host.invalid", 0)).await.is_err());

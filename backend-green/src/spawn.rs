@@ -242,9 +242,16 @@ where
 pub type JoinHandle<T> = TaskOrThread<GreenHandle<T>, AsyncTaskHandle<T>>;
 
 /// The handle of a task running on a may coroutine.
-#[derive(Debug)]
 pub struct GreenHandle<T> {
     state: Arc<JoinState<T>>,
+}
+
+impl<T> std::fmt::Debug for GreenHandle<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GreenHandle")
+            .field("state", &self.state)
+            .finish()
+    }
 }
 
 impl<T: Send + 'static> Future for GreenHandle<T> {

@@ -15,11 +15,23 @@ pub type JoinHandle<T> = TaskOrThread<TaskHandle<T>, ThreadHandle<T>>;
 /// Unlike tokio's own handle it answers a poll after completion (with a cancellation, as
 /// every anyrt backend does), and an aborted `spawn_blocking` job that had already started
 /// (tokio lets it run to its end) reports cancellation too, as the contract says.
-#[derive(Debug)]
 pub struct TaskHandle<T> {
     /// `None` once it has yielded its output.
     inner: Option<tokio::task::JoinHandle<T>>,
     aborted: AtomicBool,
+}
+
+impl<T> std::fmt::Debug for TaskHandle<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskHandle")
+            .field("id", &self.inner.as_ref().map(|h| h.id()))
+            .field(
+                "finished",
+                &self.inner.as_ref().is_none_or(|h| h.is_finished()),
+            )
+            .field("aborted", &self.aborted)
+            .finish()
+    }
 }
 
 impl<T> TaskHandle<T> {

@@ -129,7 +129,7 @@ pub async fn connection_refused<R: Runtime>(rt: R) {
         let l = rt.tcp_listen("127.0.0.1:0").await.unwrap();
         l.local_addr().unwrap()
     };
-    let err = rt.tcp_connect(addr).await.err().expect("connect must fail");
+    let err = rt.tcp_connect(addr).await.expect_err("connect must fail");
     assert_eq!(err.kind(), ErrorKind::ConnectionRefused, "{err}");
 }
 
@@ -140,8 +140,7 @@ pub async fn address_in_use<R: Runtime>(rt: R) {
     let err = rt
         .tcp_listen(addr)
         .await
-        .err()
-        .expect("second bind must fail");
+        .expect_err("second bind must fail");
     assert_eq!(err.kind(), ErrorKind::AddrInUse, "{err}");
     // The first listener still works.
     let c = rt.tcp_connect(addr).await.unwrap();
@@ -201,11 +200,11 @@ pub async fn ipv6_loopback<R: Runtime>(rt: R) {
 /// Conformance case: bad addresses are invalid input.
 pub async fn bad_addresses_are_invalid_input<R: Runtime>(rt: R) {
     for bad in ["not an address", "127.0.0.1:70000", "127.0.0.1"] {
-        let err = rt.tcp_connect(bad).await.err().expect("must fail");
+        let err = rt.tcp_connect(bad).await.expect_err("must fail");
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad}: {err}");
-        let err = rt.tcp_listen(bad).await.err().expect("must fail");
+        let err = rt.tcp_listen(bad).await.expect_err("must fail");
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad}: {err}");
-        let err = rt.udp_bind(bad).await.err().expect("must fail");
+        let err = rt.udp_bind(bad).await.expect_err("must fail");
         assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad}: {err}");
     }
 }

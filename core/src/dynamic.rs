@@ -39,6 +39,10 @@ use crate::{JoinHandle, Runtime};
 /// A boxed, `Send` future: what [`DynRuntime`]'s async methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// A boxed timer: what [`DynRuntime::dyn_sleep`] returns (`Sync`, as every
+/// [`Runtime::Sleep`] is).
+pub type BoxSleep = Pin<Box<dyn Future<Output = ()> + Send + Sync>>;
+
 /// A task's output, type-erased.
 pub type AnyOutput = Box<dyn Any + Send>;
 
@@ -71,9 +75,9 @@ pub trait DynRuntime: Send + Sync + 'static {
     /// [`Runtime::now`].
     fn dyn_now(&self) -> Instant;
     /// [`Runtime::sleep`].
-    fn dyn_sleep(&self, duration: Duration) -> BoxFuture<'static, ()>;
+    fn dyn_sleep(&self, duration: Duration) -> BoxSleep;
     /// [`Runtime::sleep_until`].
-    fn dyn_sleep_until(&self, deadline: Instant) -> BoxFuture<'static, ()>;
+    fn dyn_sleep_until(&self, deadline: Instant) -> BoxSleep;
     /// [`Runtime::tcp_listen`].
     fn dyn_tcp_listen(&self, addr: AddrQuery) -> BoxFuture<'static, io::Result<AnyTcpListener>>;
     /// [`Runtime::tcp_connect`].
@@ -113,11 +117,11 @@ impl<R: Runtime> DynRuntime for R {
         self.now()
     }
 
-    fn dyn_sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+    fn dyn_sleep(&self, duration: Duration) -> BoxSleep {
         Box::pin(self.sleep(duration))
     }
 
-    fn dyn_sleep_until(&self, deadline: Instant) -> BoxFuture<'static, ()> {
+    fn dyn_sleep_until(&self, deadline: Instant) -> BoxSleep {
         Box::pin(self.sleep_until(deadline))
     }
 

@@ -26,11 +26,11 @@ use crate::time::{Interval, Timeout, YieldNow};
 /// * [`sleep`](Runtime::sleep) never completes before its deadline.
 /// * Runtime-agnostic synchronisation crates (async-channel, async-lock, event-listener,
 ///   futures-channel) work on every backend.
-pub trait Runtime: Clone + Send + Sync + 'static {
+pub trait Runtime: Clone + Send + Sync + Unpin + std::fmt::Debug + 'static {
     /// The handle [`spawn`](Runtime::spawn) and friends return.
     type JoinHandle<T: Send + 'static>: JoinHandle<T>;
     /// The future [`sleep`](Runtime::sleep) returns.
-    type Sleep: Future<Output = ()> + Send + 'static;
+    type Sleep: Future<Output = ()> + Send + Sync + 'static;
     /// This backend's TCP listener.
     type TcpListener: TcpListener<Stream = Self::TcpStream>;
     /// This backend's TCP stream.

@@ -28,7 +28,9 @@ use std::sync::Mutex;
 ///
 /// Awaiting a handle is cancel safe: dropping it (the await with it) detaches the task,
 /// which runs on.
-pub trait JoinHandle<T>: Future<Output = Result<T, JoinError>> + Send + Unpin + 'static {
+pub trait JoinHandle<T>:
+    Future<Output = Result<T, JoinError>> + Send + Unpin + fmt::Debug + 'static
+{
     /// Cancels the task at its next suspension point.
     ///
     /// # Examples

@@ -19,11 +19,19 @@ use crate::{JoinError, JoinHandle};
 /// for as long as it likes, or wait on another implicit task, without taking a slot of a
 /// capped blocking pool. The thread costs what a `std::thread` costs (a 2 MiB virtual
 /// stack reservation and a kernel task).
-#[derive(Debug)]
 pub struct ThreadHandle<T> {
     rx: Option<oneshot::Receiver<Result<T, JoinError>>>,
     thread: Option<std::thread::JoinHandle<()>>,
     aborted: AtomicBool,
+}
+
+impl<T> fmt::Debug for ThreadHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadHandle")
+            .field("thread", &self.thread.as_ref().map(|t| t.thread().id()))
+            .field("aborted", &self.aborted)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<T: Send + 'static> ThreadHandle<T> {
@@ -119,7 +127,6 @@ impl<T: Send + 'static> JoinHandle<T> for ThreadHandle<T> {
 /// handle, this one detaches on drop and can be aborted through `&self`. After `abort`,
 /// awaiting the handle completes once the task's future has been dropped, so whatever it
 /// owned (a socket, say) is released by then.
-#[derive(Debug)]
 pub struct AsyncTaskHandle<T> {
     // Only `abort` and `is_finished` lock; `poll` has `&mut` access.
     state: Mutex<TaskState<T>>,
@@ -144,6 +151,15 @@ impl<T> fmt::Debug for TaskState<T> {
             TaskState::Cancelling(_) => "Cancelling",
             TaskState::Done => "Done",
         })
+    }
+}
+
+impl<T> fmt::Debug for AsyncTaskHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        f.debug_struct("AsyncTaskHandle")
+            .field("state", &*state)
+            .finish_non_exhaustive()
     }
 }
 

@@ -5,7 +5,7 @@ use std::net::{Shutdown, SocketAddr};
 /// A TCP listener; made by [`Runtime::tcp_listen`](crate::Runtime::tcp_listen).
 ///
 /// Dropping the listener closes its socket.
-pub trait TcpListener: Send + Sync + 'static {
+pub trait TcpListener: Send + Sync + std::fmt::Debug + 'static {
     /// The stream type accepted connections have.
     type Stream: TcpStream;
 
@@ -56,7 +56,7 @@ pub trait TcpListener: Send + Sync + 'static {
 /// `poll`. `poll_close` shuts down the write half (the peer reads EOF). Dropping the stream
 /// closes the socket.
 pub trait TcpStream:
-    futures_io::AsyncRead + futures_io::AsyncWrite + Send + Unpin + 'static
+    futures_io::AsyncRead + futures_io::AsyncWrite + Send + Unpin + std::fmt::Debug + 'static
 {
     /// The address of the remote peer.
     ///
@@ -203,7 +203,7 @@ pub trait TcpStream:
 ///
 /// All methods take `&self`, so one socket can be shared between a sending and a receiving
 /// task (wrap it in an `Arc`).
-pub trait UdpSocket: Send + Sync + 'static {
+pub trait UdpSocket: Send + Sync + std::fmt::Debug + 'static {
     /// The address this socket is bound to.
     ///
     /// # Examples
