@@ -220,21 +220,21 @@ impl Runtime for AnyRuntime {
     fn tcp_listen<A: ToSocketAddrs>(
         &self,
         addr: A,
-    ) -> impl Future<Output = io::Result<AnyTcpListener>> + Send {
+    ) -> impl Future<Output = io::Result<AnyTcpListener>> + Send + use<A> {
         self.inner.dyn_tcp_listen(addr.to_addr_query())
     }
 
     fn tcp_connect<A: ToSocketAddrs>(
         &self,
         addr: A,
-    ) -> impl Future<Output = io::Result<AnyTcpStream>> + Send {
+    ) -> impl Future<Output = io::Result<AnyTcpStream>> + Send + use<A> {
         self.inner.dyn_tcp_connect(addr.to_addr_query())
     }
 
     fn udp_bind<A: ToSocketAddrs>(
         &self,
         addr: A,
-    ) -> impl Future<Output = io::Result<AnyUdpSocket>> + Send {
+    ) -> impl Future<Output = io::Result<AnyUdpSocket>> + Send + use<A> {
         self.inner.dyn_udp_bind(addr.to_addr_query())
     }
 }

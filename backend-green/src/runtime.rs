@@ -236,21 +236,21 @@ impl Runtime for Green {
     fn tcp_listen<A: ToSocketAddrs>(
         &self,
         addr: A,
-    ) -> impl Future<Output = io::Result<TcpListener>> + Send {
+    ) -> impl Future<Output = io::Result<TcpListener>> + Send + use<A> {
         each_addr(self, addr, |a| async move { TcpListener::bind(a) })
     }
 
     fn tcp_connect<A: ToSocketAddrs>(
         &self,
         addr: A,
-    ) -> impl Future<Output = io::Result<TcpStream>> + Send {
+    ) -> impl Future<Output = io::Result<TcpStream>> + Send + use<A> {
         each_addr(self, addr, TcpStream::connect)
     }
 
     fn udp_bind<A: ToSocketAddrs>(
         &self,
         addr: A,
-    ) -> impl Future<Output = io::Result<UdpSocket>> + Send {
+    ) -> impl Future<Output = io::Result<UdpSocket>> + Send + use<A> {
         each_addr(self, addr, |a| async move { UdpSocket::bind(a) })
     }
 }

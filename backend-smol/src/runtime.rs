@@ -293,7 +293,7 @@ impl Runtime for Smol {
     fn tcp_listen<A: ToSocketAddrs>(
         &self,
         addr: A,
-    ) -> impl Future<Output = io::Result<TcpListener>> + Send {
+    ) -> impl Future<Output = io::Result<TcpListener>> + Send + use<A> {
         let bound = each_addr(
             self,
             addr,
@@ -305,7 +305,7 @@ impl Runtime for Smol {
     fn tcp_connect<A: ToSocketAddrs>(
         &self,
         addr: A,
-    ) -> impl Future<Output = io::Result<TcpStream>> + Send {
+    ) -> impl Future<Output = io::Result<TcpStream>> + Send + use<A> {
         let connected = each_addr(self, addr, Async::<std::net::TcpStream>::connect);
         async move { Ok(TcpStream::new(connected.await?)) }
     }
@@ -313,7 +313,7 @@ impl Runtime for Smol {
     fn udp_bind<A: ToSocketAddrs>(
         &self,
         addr: A,
-    ) -> impl Future<Output = io::Result<UdpSocket>> + Send {
+    ) -> impl Future<Output = io::Result<UdpSocket>> + Send + use<A> {
         let bound = each_addr(self, addr, |a| async move {
             Async::<std::net::UdpSocket>::bind(a)
         });

@@ -257,7 +257,7 @@ impl Runtime for Tokio {
     fn tcp_listen<A: ToSocketAddrs>(
         &self,
         addr: A,
-    ) -> impl Future<Output = io::Result<TcpListener>> + Send {
+    ) -> impl Future<Output = io::Result<TcpListener>> + Send + use<A> {
         let bound = each_addr(self, addr, |a| async move {
             // anyrt-core's bind, as on every backend: the same options and backlog (mio's
             // own bind listens with a backlog of 128).
@@ -272,7 +272,7 @@ impl Runtime for Tokio {
     fn tcp_connect<A: ToSocketAddrs>(
         &self,
         addr: A,
-    ) -> impl Future<Output = io::Result<TcpStream>> + Send {
+    ) -> impl Future<Output = io::Result<TcpStream>> + Send + use<A> {
         let connected = each_addr(self, addr, tokio::net::TcpStream::connect);
         self.in_context(async move { Ok(TcpStream::new(connected.await?)) })
     }
@@ -280,7 +280,7 @@ impl Runtime for Tokio {
     fn udp_bind<A: ToSocketAddrs>(
         &self,
         addr: A,
-    ) -> impl Future<Output = io::Result<UdpSocket>> + Send {
+    ) -> impl Future<Output = io::Result<UdpSocket>> + Send + use<A> {
         let bound = each_addr(self, addr, tokio::net::UdpSocket::bind);
         self.in_context(async move { Ok(UdpSocket::new(bound.await?)) })
     }

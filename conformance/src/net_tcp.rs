@@ -322,3 +322,70 @@ pub async fn five_hundred_simultaneous_connects_fit_the_backlog<R: Runtime>(rt: 
     }
     assert_eq!(clients.len(), N);
 }
+
+/// The futures of `tcp_listen`, `tcp_connect` and `udp_bind` do not borrow the runtime:
+/// they can be spawned as tasks of their own (`rt.spawn(rt.tcp_connect(addr))`).
+pub async fn socket_futures_can_be_spawned<R: Runtime>(rt: R) {
+    let listener = rt
+        .spawn(rt.tcp_listen("127.0.0.1:0"))
+        .await
+        .unwrap()
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client = rt.spawn(rt.tcp_connect(addr));
+    let (server_side, _) = rt
+        .timeout(PROMPT, listener.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    let client = rt.timeout(PROMPT, client).await.unwrap().unwrap().unwrap();
+    assert_eq!(
+        server_side.peer_addr().unwrap(),
+        client.local_addr().unwrap()
+    );
+    let socket = rt.spawn(rt.udp_bind("127.0.0.1:0")).await.unwrap().unwrap();
+    assert!(
+        anyrt_core::net::UdpSocket::local_addr(&socket)
+            .unwrap()
+            .port()
+            > 0
+    );
+}
+
+/// `tcp_connect_timeout` connects where a listener accepts, and gives up with `TimedOut`
+/// where the connect hangs: a listener whose accept queue is full drops new SYNs.
+pub async fn connect_timeout_connects_or_times_out<R: Runtime>(rt: R) {
+    use socket2::{Domain, Socket, Type};
+    // A backlog of one, never accepted: once a connection or two wait in it, the kernel
+    // drops further SYNs and a connect hangs (retrying a second later, then three).
+    let full = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    full.bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+        .unwrap();
+    full.listen(0).unwrap();
+    let addr = full.local_addr().unwrap().as_socket().unwrap();
+    let fillers: Vec<_> = (0..4)
+        .map(|_| {
+            let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+            s.set_nonblocking(true).unwrap();
+            let _ = s.connect(&addr.into());
+            s
+        })
+        .collect();
+    rt.sleep(ms(50)).await;
+    let t0 = Instant::now();
+    let err = rt
+        .tcp_connect_timeout(addr, ms(200))
+        .await
+        .expect_err("a connect to a full backlog must time out");
+    assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+    assert!(t0.elapsed() >= ms(200), "gave up after {:?}", t0.elapsed());
+    assert!(t0.elapsed() < PROMPT, "gave up after {:?}", t0.elapsed());
+    drop(fillers);
+
+    let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
+    let stream = rt
+        .tcp_connect_timeout(listener.local_addr().unwrap(), PROMPT)
+        .await
+        .unwrap();
+    assert_eq!(stream.peer_addr().unwrap(), listener.local_addr().unwrap());
+}

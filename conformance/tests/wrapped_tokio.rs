@@ -77,21 +77,21 @@ impl Runtime for Wrapped {
     fn tcp_listen<A: ToSocketAddrs>(
         &self,
         addr: A,
-    ) -> impl Future<Output = io::Result<Self::TcpListener>> + Send {
+    ) -> impl Future<Output = io::Result<Self::TcpListener>> + Send + use<A> {
         self.0.tcp_listen(addr)
     }
 
     fn tcp_connect<A: ToSocketAddrs>(
         &self,
         addr: A,
-    ) -> impl Future<Output = io::Result<Self::TcpStream>> + Send {
+    ) -> impl Future<Output = io::Result<Self::TcpStream>> + Send + use<A> {
         self.0.tcp_connect(addr)
     }
 
     fn udp_bind<A: ToSocketAddrs>(
         &self,
         addr: A,
-    ) -> impl Future<Output = io::Result<Self::UdpSocket>> + Send {
+    ) -> impl Future<Output = io::Result<Self::UdpSocket>> + Send + use<A> {
         self.0.udp_bind(addr)
     }
 }

@@ -234,7 +234,7 @@ pub trait Runtime: Clone + Send + Sync + Unpin + std::fmt::Debug + 'static {
     fn tcp_listen<A: ToSocketAddrs>(
         &self,
         addr: A,
-    ) -> impl Future<Output = io::Result<Self::TcpListener>> + Send;
+    ) -> impl Future<Output = io::Result<Self::TcpListener>> + Send + use<Self, A>;
 
     /// Opens a TCP connection. Each resolved address is tried in turn; the last error is
     /// returned if none connects.
@@ -262,7 +262,7 @@ pub trait Runtime: Clone + Send + Sync + Unpin + std::fmt::Debug + 'static {
     fn tcp_connect<A: ToSocketAddrs>(
         &self,
         addr: A,
-    ) -> impl Future<Output = io::Result<Self::TcpStream>> + Send;
+    ) -> impl Future<Output = io::Result<Self::TcpStream>> + Send + use<Self, A>;
 
     /// Binds a UDP socket.
     ///
@@ -284,7 +284,7 @@ pub trait Runtime: Clone + Send + Sync + Unpin + std::fmt::Debug + 'static {
     fn udp_bind<A: ToSocketAddrs>(
         &self,
         addr: A,
-    ) -> impl Future<Output = io::Result<Self::UdpSocket>> + Send;
+    ) -> impl Future<Output = io::Result<Self::UdpSocket>> + Send + use<Self, A>;
 }
 
 /// Timers built once, generically, on [`Runtime::sleep`]; implemented for every runtime.
@@ -332,6 +332,53 @@ pub trait RuntimeExt: Runtime {
     /// ```
     fn timeout_at<F: Future>(&self, deadline: Instant, future: F) -> Timeout<Self, F> {
         Timeout::new(self.sleep_until(deadline), future)
+    }
+
+    /// Opens a TCP connection, giving each resolved address at most `timeout` to connect
+    /// (as `std::net::TcpStream::connect_timeout` does for one address): an address that
+    /// takes longer counts as failed with [`io::ErrorKind::TimedOut`], and the next one is
+    /// tried. The last error is returned if none connects.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`Runtime::tcp_connect`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::{Runtime, RuntimeExt};
+    /// use anyrt_core::net::TcpListener;
+    /// use std::time::Duration;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// rt.block_on(async {
+    ///     let listener = rt.tcp_listen("127.0.0.1:0").await?;
+    ///     let addr = listener.local_addr()?;
+    ///     let _stream = rt.tcp_connect_timeout(addr, Duration::from_secs(5)).await?;
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    fn tcp_connect_timeout<A: ToSocketAddrs>(
+        &self,
+        addr: A,
+        timeout: Duration,
+    ) -> impl Future<Output = io::Result<Self::TcpStream>> + Send + use<Self, A> {
+        let query = addr.to_addr_query();
+        let rt = self.clone();
+        async move {
+            query
+                .try_each(&rt, |a| {
+                    let rt = rt.clone();
+                    async move {
+                        match rt.timeout(timeout, rt.tcp_connect(a)).await {
+                            Ok(connected) => connected,
+                            Err(elapsed) => Err(io::Error::from(elapsed)),
+                        }
+                    }
+                })
+                .await
+        }
     }
 
     /// A ticker that fires every `period`; the first tick completes at once, as in tokio.

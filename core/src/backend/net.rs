@@ -51,7 +51,7 @@ pub fn each_addr<R, A, T, F, Fut>(
     rt: &R,
     addr: A,
     op: F,
-) -> impl Future<Output = io::Result<T>> + Send + 'static
+) -> impl Future<Output = io::Result<T>> + Send + 'static + use<R, A, T, F, Fut>
 where
     R: Runtime,
     A: ToSocketAddrs,
