@@ -246,3 +246,7 @@ impl anyrt_core::net::UdpSocket for UdpSocket {
         std::future::poll_fn(move |cx| self.src.poll_io(cx, |s| s.recv(buf)))
     }
 }
+
+anyrt_core::impl_as_socket!(TcpListener, |s| s.src.get());
+anyrt_core::impl_as_socket!(TcpStream, |s| s.src.get());
+anyrt_core::impl_as_socket!(UdpSocket, |s| s.src.get());

@@ -190,3 +190,7 @@ impl anyrt_core::net::UdpSocket for UdpSocket {
         self.io.recv(buf)
     }
 }
+
+anyrt_core::impl_as_socket!(TcpListener, |s| &s.io);
+anyrt_core::impl_as_socket!(TcpStream, |s| &s.io);
+anyrt_core::impl_as_socket!(UdpSocket, |s| &s.io);

@@ -389,3 +389,37 @@ pub async fn connect_timeout_connects_or_times_out<R: Runtime>(rt: R) {
         .unwrap();
     assert_eq!(stream.peer_addr().unwrap(), listener.local_addr().unwrap());
 }
+
+/// Every socket reaches its options through its OS handle (`net::AsSocket`, so
+/// `socket2::SockRef::from(&socket)`): keepalive, linger and TTL on a stream, TTL on a UDP
+/// socket, `SO_REUSEADDR` on a listener; and the blocking-style sockets the same.
+pub async fn socket_options_through_socket2<R: Runtime>(rt: R) {
+    #[cfg(unix)]
+    {
+        use socket2::SockRef;
+        let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
+        assert!(SockRef::from(&listener).reuse_address().unwrap());
+        let stream = rt
+            .tcp_connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let sock = SockRef::from(&stream);
+        sock.set_keepalive(true).unwrap();
+        assert!(sock.keepalive().unwrap());
+        sock.set_linger(Some(std::time::Duration::from_secs(1)))
+            .unwrap();
+        assert_eq!(
+            sock.linger().unwrap(),
+            Some(std::time::Duration::from_secs(1))
+        );
+        sock.set_ttl_v4(42).unwrap();
+        assert_eq!(sock.ttl_v4().unwrap(), 42);
+        let udp = rt.udp_bind("127.0.0.1:0").await.unwrap();
+        SockRef::from(&udp).set_ttl_v4(7).unwrap();
+        assert_eq!(SockRef::from(&udp).ttl_v4().unwrap(), 7);
+        let blocking = anyrt_core::implicit::TcpStream::from_async(&rt, stream);
+        assert_eq!(SockRef::from(&blocking).ttl_v4().unwrap(), 42);
+    }
+    #[cfg(not(unix))]
+    let _ = rt;
+}

@@ -239,7 +239,7 @@ impl TcpStream for AnyTcpStream {
 }
 
 /// The object-safe face of a [`TcpListener`]: its accept future boxed.
-trait DynTcpListener: Send + Sync + 'static {
+trait DynTcpListener: Send + Sync + crate::net::AsSocket + 'static {
     fn dyn_accept(&self) -> BoxFuture<'_, io::Result<(AnyTcpStream, SocketAddr)>>;
     fn dyn_local_addr(&self) -> io::Result<SocketAddr>;
 }
@@ -288,7 +288,7 @@ impl TcpListener for AnyTcpListener {
 }
 
 /// The object-safe face of a [`UdpSocket`]: its futures boxed.
-trait DynUdpSocket: Send + Sync + 'static {
+trait DynUdpSocket: Send + Sync + crate::net::AsSocket + 'static {
     fn dyn_local_addr(&self) -> io::Result<SocketAddr>;
     fn dyn_peer_addr(&self) -> io::Result<SocketAddr>;
     fn dyn_send_to<'a>(
@@ -473,3 +473,7 @@ impl<T: Send + 'static> JoinHandle<T> for AnyJoinHandle<T> {
         self.inner.is_finished()
     }
 }
+
+crate::impl_as_socket!(AnyTcpStream, |s| &*s.0);
+crate::impl_as_socket!(AnyTcpListener, |s| &*s.0);
+crate::impl_as_socket!(AnyUdpSocket, |s| &*s.0);

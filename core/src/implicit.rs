@@ -779,3 +779,24 @@ impl<R: Runtime> fmt::Debug for UdpSocket<R> {
             .finish()
     }
 }
+
+/// The socket handle of each blocking-style socket is its async socket's.
+macro_rules! blocking_style_handle {
+    ($($name:ident),*) => {$(
+        #[cfg(unix)]
+        impl<R: Runtime> std::os::fd::AsFd for $name<R> {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                std::os::fd::AsFd::as_fd(&self.inner)
+            }
+        }
+
+        #[cfg(unix)]
+        impl<R: Runtime> std::os::fd::AsRawFd for $name<R> {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                std::os::fd::AsRawFd::as_raw_fd(&std::os::fd::AsFd::as_fd(&self.inner))
+            }
+        }
+    )*};
+}
+
+blocking_style_handle!(TcpListener, TcpStream, UdpSocket);

@@ -24,6 +24,42 @@ mod handles;
 mod net;
 pub mod testing;
 
+/// Implements the socket handle traits (`AsFd` and `AsRawFd`, on Unix) for a socket type,
+/// from an expression that reaches the wrapped socket:
+/// `impl_as_socket!(TcpStream, |s| &s.io);`.
+///
+/// ```
+/// struct MySocket {
+///     io: std::net::UdpSocket,
+/// }
+/// anyrt_core::impl_as_socket!(MySocket, |s| &s.io);
+/// # #[cfg(unix)] {
+/// let s = MySocket { io: std::net::UdpSocket::bind("127.0.0.1:0")? };
+/// assert!(std::os::fd::AsRawFd::as_raw_fd(&s) >= 0);
+/// # }
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[macro_export]
+macro_rules! impl_as_socket {
+    ($ty:ty, |$this:ident| $inner:expr) => {
+        #[cfg(unix)]
+        impl ::std::os::fd::AsFd for $ty {
+            fn as_fd(&self) -> ::std::os::fd::BorrowedFd<'_> {
+                let $this = self;
+                ::std::os::fd::AsFd::as_fd($inner)
+            }
+        }
+
+        #[cfg(unix)]
+        impl ::std::os::fd::AsRawFd for $ty {
+            fn as_raw_fd(&self) -> ::std::os::fd::RawFd {
+                let $this = self;
+                ::std::os::fd::AsRawFd::as_raw_fd(&::std::os::fd::AsFd::as_fd($inner))
+            }
+        }
+    };
+}
+
 use std::any::Any;
 use std::io;
 

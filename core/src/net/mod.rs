@@ -9,4 +9,4 @@ mod addr;
 mod traits;
 
 pub use addr::{AddrQuery, Addrs, ToSocketAddrs};
-pub use traits::{TcpListener, TcpStream, UdpSocket};
+pub use traits::{AsSocket, TcpListener, TcpStream, UdpSocket};

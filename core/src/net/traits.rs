@@ -2,10 +2,44 @@ use std::future::Future;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 
+/// The OS handle of a socket: on Unix, [`AsFd`](std::os::fd::AsFd) (and so `AsRawFd`), so
+/// that `socket2::SockRef::from(&socket)` reaches every socket option on every backend
+/// (keepalive, linger, TTL, buffer sizes, `only_v6`, ...). Implemented for every type that
+/// has the handle; elsewhere it asks for nothing.
+///
+/// ```
+/// use anyrt_core::Runtime;
+/// use anyrt_core::net::TcpListener;
+///
+/// let rt = anyrt_tokio::Tokio::new();
+/// rt.block_on(async {
+///     let listener = rt.tcp_listen("127.0.0.1:0").await?;
+///     let stream = rt.tcp_connect(listener.local_addr()?).await?;
+///     // Any option, through socket2, on any backend's stream.
+///     let sock = socket2::SockRef::from(&stream);
+///     sock.set_keepalive(true)?;
+///     assert!(sock.keepalive()?);
+///     Ok::<(), std::io::Error>(())
+/// })?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[cfg(unix)]
+pub trait AsSocket: std::os::fd::AsFd {}
+
+#[cfg(unix)]
+impl<T: std::os::fd::AsFd + ?Sized> AsSocket for T {}
+
+/// The OS handle of a socket (on Unix, `AsFd`); here it asks for nothing.
+#[cfg(not(unix))]
+pub trait AsSocket {}
+
+#[cfg(not(unix))]
+impl<T: ?Sized> AsSocket for T {}
+
 /// A TCP listener; made by [`Runtime::tcp_listen`](crate::Runtime::tcp_listen).
 ///
 /// Dropping the listener closes its socket.
-pub trait TcpListener: Send + Sync + std::fmt::Debug + 'static {
+pub trait TcpListener: Send + Sync + AsSocket + std::fmt::Debug + 'static {
     /// The stream type accepted connections have.
     type Stream: TcpStream;
 
@@ -56,7 +90,7 @@ pub trait TcpListener: Send + Sync + std::fmt::Debug + 'static {
 /// `poll`. `poll_close` shuts down the write half (the peer reads EOF). Dropping the stream
 /// closes the socket.
 pub trait TcpStream:
-    futures_io::AsyncRead + futures_io::AsyncWrite + Send + Unpin + std::fmt::Debug + 'static
+    futures_io::AsyncRead + futures_io::AsyncWrite + Send + Unpin + AsSocket + std::fmt::Debug + 'static
 {
     /// The address of the remote peer.
     ///
@@ -203,7 +237,7 @@ pub trait TcpStream:
 ///
 /// All methods take `&self`, so one socket can be shared between a sending and a receiving
 /// task (wrap it in an `Arc`).
-pub trait UdpSocket: Send + Sync + std::fmt::Debug + 'static {
+pub trait UdpSocket: Send + Sync + AsSocket + std::fmt::Debug + 'static {
     /// The address this socket is bound to.
     ///
     /// # Examples
