@@ -237,4 +237,16 @@ impl Runtime for AnyRuntime {
     ) -> impl Future<Output = io::Result<AnyUdpSocket>> + Send + use<A> {
         self.inner.dyn_udp_bind(addr.to_addr_query())
     }
+
+    fn tcp_listener_from_std(&self, listener: std::net::TcpListener) -> io::Result<AnyTcpListener> {
+        self.inner.dyn_tcp_listener_from_std(listener)
+    }
+
+    fn tcp_stream_from_std(&self, stream: std::net::TcpStream) -> io::Result<AnyTcpStream> {
+        self.inner.dyn_tcp_stream_from_std(stream)
+    }
+
+    fn udp_socket_from_std(&self, socket: std::net::UdpSocket) -> io::Result<AnyUdpSocket> {
+        self.inner.dyn_udp_socket_from_std(socket)
+    }
 }

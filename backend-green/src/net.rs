@@ -17,8 +17,12 @@ pub struct TcpListener {
 
 impl TcpListener {
     pub(crate) fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+        TcpListener::from_std(anyrt_core::backend::bind_tcp_listener(addr)?)
+    }
+
+    pub(crate) fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
         Ok(TcpListener {
-            src: Owned::new(anyrt_core::backend::bind_tcp_listener(addr)?)?,
+            src: Owned::new(listener)?,
         })
     }
 
@@ -44,7 +48,7 @@ impl anyrt_core::net::TcpListener for TcpListener {
     fn accept(&self) -> impl Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send + '_ {
         std::future::poll_fn(move |cx| {
             let (s, addr) = ready!(self.src.poll_io(cx, |l| l.accept()))?;
-            Poll::Ready(Ok((TcpStream::new(s)?, addr)))
+            Poll::Ready(Ok((TcpStream::from_std(s)?, addr)))
         })
     }
 
@@ -60,7 +64,7 @@ pub struct TcpStream {
 }
 
 impl TcpStream {
-    fn new(s: std::net::TcpStream) -> io::Result<TcpStream> {
+    pub(crate) fn from_std(s: std::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {
             src: Owned::new(s)?,
         })
@@ -77,7 +81,7 @@ impl TcpStream {
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
             Err(e) => return Err(e),
         }
-        let stream = TcpStream::new(socket.into())?;
+        let stream = TcpStream::from_std(socket.into())?;
         std::future::poll_fn(|cx| {
             stream.src.poll_io(cx, |s| {
                 if let Some(e) = s.take_error()? {
@@ -188,8 +192,12 @@ pub struct UdpSocket {
 
 impl UdpSocket {
     pub(crate) fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
+        UdpSocket::from_std(std::net::UdpSocket::bind(addr)?)
+    }
+
+    pub(crate) fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
         Ok(UdpSocket {
-            src: Owned::new(std::net::UdpSocket::bind(addr)?)?,
+            src: Owned::new(socket)?,
         })
     }
 

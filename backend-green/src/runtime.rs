@@ -253,4 +253,16 @@ impl Runtime for Green {
     ) -> impl Future<Output = io::Result<UdpSocket>> + Send + use<A> {
         each_addr(self, addr, |a| async move { UdpSocket::bind(a) })
     }
+
+    fn tcp_listener_from_std(&self, listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        TcpListener::from_std(listener)
+    }
+
+    fn tcp_stream_from_std(&self, stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        TcpStream::from_std(stream)
+    }
+
+    fn udp_socket_from_std(&self, socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        UdpSocket::from_std(socket)
+    }
 }

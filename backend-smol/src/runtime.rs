@@ -319,4 +319,16 @@ impl Runtime for Smol {
         });
         async move { Ok(UdpSocket::new(bound.await?)) }
     }
+
+    fn tcp_listener_from_std(&self, listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        Ok(TcpListener::new(Async::new(listener)?))
+    }
+
+    fn tcp_stream_from_std(&self, stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream::new(Async::new(stream)?))
+    }
+
+    fn udp_socket_from_std(&self, socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        Ok(UdpSocket::new(Async::new(socket)?))
+    }
 }

@@ -284,4 +284,23 @@ impl Runtime for Tokio {
         let bound = each_addr(self, addr, tokio::net::UdpSocket::bind);
         self.in_context(async move { Ok(UdpSocket::new(bound.await?)) })
     }
+
+    fn tcp_listener_from_std(&self, listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        let _guard = self.inner.handle.enter();
+        listener.set_nonblocking(true)?;
+        let l = tokio::net::TcpListener::from_std(listener)?;
+        Ok(TcpListener::new(l, self.inner.handle.clone()))
+    }
+
+    fn tcp_stream_from_std(&self, stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        let _guard = self.inner.handle.enter();
+        stream.set_nonblocking(true)?;
+        Ok(TcpStream::new(tokio::net::TcpStream::from_std(stream)?))
+    }
+
+    fn udp_socket_from_std(&self, socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        let _guard = self.inner.handle.enter();
+        socket.set_nonblocking(true)?;
+        Ok(UdpSocket::new(tokio::net::UdpSocket::from_std(socket)?))
+    }
 }

@@ -423,3 +423,50 @@ pub async fn socket_options_through_socket2<R: Runtime>(rt: R) {
     #[cfg(not(unix))]
     let _ = rt;
 }
+
+/// Sockets made outside the runtime are taken over with `*_from_std` and carry bytes: a
+/// listener configured with socket2 (`SO_REUSEPORT`, a backlog of 4096), as a server or
+/// systemd hands one over, a std stream and a std UDP socket.
+pub async fn sockets_are_taken_over_from_std<R: Runtime>(rt: R) {
+    use anyrt_core::net::UdpSocket;
+    use socket2::{Domain, Socket, Type};
+    let configured = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    #[cfg(unix)]
+    configured.set_reuse_port(true).unwrap();
+    configured
+        .bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+        .unwrap();
+    configured.listen(4096).unwrap();
+    let listener = rt.tcp_listener_from_std(configured.into()).unwrap();
+    #[cfg(unix)]
+    assert!(socket2::SockRef::from(&listener).reuse_port().unwrap());
+    let addr = listener.local_addr().unwrap();
+    // A std connect to loopback with room in the backlog completes at once.
+    let std_client = std::net::TcpStream::connect(addr).unwrap();
+    let mut client = rt.tcp_stream_from_std(std_client).unwrap();
+    let (mut server, _) = rt
+        .timeout(PROMPT, listener.accept())
+        .await
+        .unwrap()
+        .unwrap();
+    client.write_all(b"taken over").await.unwrap();
+    let mut buf = [0u8; 10];
+    rt.timeout(PROMPT, server.read_exact(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&buf, b"taken over");
+
+    let a = rt
+        .udp_socket_from_std(std::net::UdpSocket::bind("127.0.0.1:0").unwrap())
+        .unwrap();
+    let b = rt.udp_bind("127.0.0.1:0").await.unwrap();
+    a.send_to(b"dgram", b.local_addr().unwrap()).await.unwrap();
+    let mut got = [0u8; 8];
+    let (n, from) = rt
+        .timeout(PROMPT, b.recv_from(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((&got[..n], from), (&b"dgram"[..], a.local_addr().unwrap()));
+}

@@ -94,6 +94,21 @@ impl Runtime for Wrapped {
     ) -> impl Future<Output = io::Result<Self::UdpSocket>> + Send + use<A> {
         self.0.udp_bind(addr)
     }
+
+    fn tcp_listener_from_std(
+        &self,
+        listener: std::net::TcpListener,
+    ) -> io::Result<Self::TcpListener> {
+        self.0.tcp_listener_from_std(listener)
+    }
+
+    fn tcp_stream_from_std(&self, stream: std::net::TcpStream) -> io::Result<Self::TcpStream> {
+        self.0.tcp_stream_from_std(stream)
+    }
+
+    fn udp_socket_from_std(&self, socket: std::net::UdpSocket) -> io::Result<Self::UdpSocket> {
+        self.0.udp_socket_from_std(socket)
+    }
 }
 
 anyrt_conformance::suite!(Wrapped, Wrapped::new(), Wrapped::stop);

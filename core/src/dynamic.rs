@@ -84,6 +84,15 @@ pub trait DynRuntime: Send + Sync + 'static {
     fn dyn_tcp_connect(&self, addr: AddrQuery) -> BoxFuture<'static, io::Result<AnyTcpStream>>;
     /// [`Runtime::udp_bind`].
     fn dyn_udp_bind(&self, addr: AddrQuery) -> BoxFuture<'static, io::Result<AnyUdpSocket>>;
+    /// [`Runtime::tcp_listener_from_std`].
+    fn dyn_tcp_listener_from_std(
+        &self,
+        listener: std::net::TcpListener,
+    ) -> io::Result<AnyTcpListener>;
+    /// [`Runtime::tcp_stream_from_std`].
+    fn dyn_tcp_stream_from_std(&self, stream: std::net::TcpStream) -> io::Result<AnyTcpStream>;
+    /// [`Runtime::udp_socket_from_std`].
+    fn dyn_udp_socket_from_std(&self, socket: std::net::UdpSocket) -> io::Result<AnyUdpSocket>;
     /// The runtime itself, to downcast to its concrete type (to call its `shutdown`, say).
     fn dyn_as_any(&self) -> &dyn Any;
 }
@@ -138,6 +147,21 @@ impl<R: Runtime> DynRuntime for R {
     fn dyn_udp_bind(&self, addr: AddrQuery) -> BoxFuture<'static, io::Result<AnyUdpSocket>> {
         let rt = self.clone();
         Box::pin(async move { Ok(AnyUdpSocket::new(rt.udp_bind(addr).await?)) })
+    }
+
+    fn dyn_tcp_listener_from_std(
+        &self,
+        listener: std::net::TcpListener,
+    ) -> io::Result<AnyTcpListener> {
+        Ok(AnyTcpListener::new(self.tcp_listener_from_std(listener)?))
+    }
+
+    fn dyn_tcp_stream_from_std(&self, stream: std::net::TcpStream) -> io::Result<AnyTcpStream> {
+        Ok(AnyTcpStream::new(self.tcp_stream_from_std(stream)?))
+    }
+
+    fn dyn_udp_socket_from_std(&self, socket: std::net::UdpSocket) -> io::Result<AnyUdpSocket> {
+        Ok(AnyUdpSocket::new(self.udp_socket_from_std(socket)?))
     }
 
     fn dyn_as_any(&self) -> &dyn Any {

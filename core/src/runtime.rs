@@ -285,6 +285,48 @@ pub trait Runtime: Clone + Send + Sync + Unpin + std::fmt::Debug + 'static {
         &self,
         addr: A,
     ) -> impl Future<Output = io::Result<Self::UdpSocket>> + Send + use<Self, A>;
+
+    /// Takes over a std listener: one configured with socket2 (`SO_REUSEPORT`, a backlog
+    /// of your own, `IPV6_V6ONLY`) or handed over by systemd. It is set non-blocking and
+    /// registered with this runtime.
+    ///
+    /// # Errors
+    ///
+    /// The OS error if the socket cannot be set non-blocking or registered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    /// use anyrt_core::net::TcpListener;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let addr = std_listener.local_addr()?;
+    /// let listener = rt.tcp_listener_from_std(std_listener)?;
+    /// assert_eq!(listener.local_addr()?, addr);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    fn tcp_listener_from_std(
+        &self,
+        listener: std::net::TcpListener,
+    ) -> io::Result<Self::TcpListener>;
+
+    /// Takes over a connected std stream; see
+    /// [`tcp_listener_from_std`](Runtime::tcp_listener_from_std).
+    ///
+    /// # Errors
+    ///
+    /// The OS error if the socket cannot be set non-blocking or registered.
+    fn tcp_stream_from_std(&self, stream: std::net::TcpStream) -> io::Result<Self::TcpStream>;
+
+    /// Takes over a std UDP socket; see
+    /// [`tcp_listener_from_std`](Runtime::tcp_listener_from_std).
+    ///
+    /// # Errors
+    ///
+    /// The OS error if the socket cannot be set non-blocking or registered.
+    fn udp_socket_from_std(&self, socket: std::net::UdpSocket) -> io::Result<Self::UdpSocket>;
 }
 
 /// Timers built once, generically, on [`Runtime::sleep`]; implemented for every runtime.
