@@ -470,3 +470,43 @@ pub async fn sockets_are_taken_over_from_std<R: Runtime>(rt: R) {
         .unwrap();
     assert_eq!((&got[..n], from), (&b"dgram"[..], a.local_addr().unwrap()));
 }
+
+/// `tcp_listen_with` applies its options on every backend: two `SO_REUSEPORT` listeners
+/// share one port and both accept; `IPV6_V6ONLY` is set on an IPv6 listener (where the
+/// machine has IPv6).
+pub async fn listen_options_apply<R: Runtime>(rt: R) {
+    use anyrt_core::net::ListenOptions;
+    let options = ListenOptions {
+        backlog: 4096,
+        reuse_port: true,
+        ..Default::default()
+    };
+    let first = rt
+        .tcp_listen_with("127.0.0.1:0", options.clone())
+        .await
+        .unwrap();
+    let addr = first.local_addr().unwrap();
+    #[cfg(unix)]
+    {
+        let second = rt.tcp_listen_with(addr, options).await.unwrap();
+        assert_eq!(second.local_addr().unwrap(), addr);
+        assert!(socket2::SockRef::from(&second).reuse_port().unwrap());
+    }
+    let client = rt.tcp_connect(addr).await.unwrap();
+    drop(client);
+    // Without SO_REUSEPORT the port is taken.
+    let err = rt
+        .tcp_listen_with(addr, ListenOptions::default())
+        .await
+        .expect_err("a second listener without SO_REUSEPORT must fail");
+    assert_eq!(err.kind(), ErrorKind::AddrInUse, "{err}");
+    let v6 = ListenOptions {
+        only_v6: Some(true),
+        ..Default::default()
+    };
+    if let Ok(l) = rt.tcp_listen_with("[::1]:0", v6).await {
+        #[cfg(unix)]
+        assert!(socket2::SockRef::from(&l).only_v6().unwrap());
+        drop(l);
+    }
+}

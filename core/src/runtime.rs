@@ -423,6 +423,46 @@ pub trait RuntimeExt: Runtime {
         }
     }
 
+    /// Binds a TCP listener with the given options (backlog, `SO_REUSEADDR`,
+    /// `SO_REUSEPORT`, `IPV6_V6ONLY`), on every backend alike: the socket is made with
+    /// socket2 and taken over with [`Runtime::tcp_listener_from_std`]. The first resolved
+    /// address that binds wins.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future before it completes leaves nothing bound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::{Runtime, RuntimeExt};
+    /// use anyrt_core::net::{ListenOptions, TcpListener};
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let options = ListenOptions { backlog: 4096, reuse_port: true, ..Default::default() };
+    /// let first = rt.block_on(rt.tcp_listen_with("127.0.0.1:0", options.clone()))?;
+    /// // SO_REUSEPORT: a second listener on the same port.
+    /// let second = rt.block_on(rt.tcp_listen_with(first.local_addr()?, options))?;
+    /// assert_eq!(first.local_addr()?, second.local_addr()?);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    fn tcp_listen_with<A: ToSocketAddrs>(
+        &self,
+        addr: A,
+        options: crate::net::ListenOptions,
+    ) -> impl Future<Output = io::Result<Self::TcpListener>> + Send + use<Self, A> {
+        let query = addr.to_addr_query();
+        let rt = self.clone();
+        async move {
+            query
+                .try_each(&rt, |a| {
+                    let bound = options.bind(a).and_then(|l| rt.tcp_listener_from_std(l));
+                    std::future::ready(bound)
+                })
+                .await
+        }
+    }
+
     /// A ticker that fires every `period`; the first tick completes at once, as in tokio.
     ///
     /// # Panics

@@ -18,13 +18,7 @@ use crate::net::{AddrQuery, Addrs, ToSocketAddrs};
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn bind_tcp_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
-    use socket2::{Domain, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    #[cfg(unix)]
-    socket.set_reuse_address(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(1024)?;
-    Ok(socket.into())
+    crate::net::ListenOptions::default().bind(addr)
 }
 
 /// The body of a backend's `tcp_listen`, `tcp_connect` or `udp_bind`: converts `addr`
