@@ -318,6 +318,20 @@ pub trait Runtime: Clone + Send + Sync + Unpin + std::fmt::Debug + 'static {
     /// # Errors
     ///
     /// The OS error if the socket cannot be set non-blocking or registered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    /// use anyrt_core::io::AsyncWriteExt;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let server = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let std_stream = std::net::TcpStream::connect(server.local_addr()?)?;
+    /// let mut stream = rt.tcp_stream_from_std(std_stream)?;
+    /// rt.block_on(stream.write_all(b"hello"))?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn tcp_stream_from_std(&self, stream: std::net::TcpStream) -> io::Result<Self::TcpStream>;
 
     /// Takes over a std UDP socket; see
@@ -326,6 +340,18 @@ pub trait Runtime: Clone + Send + Sync + Unpin + std::fmt::Debug + 'static {
     /// # Errors
     ///
     /// The OS error if the socket cannot be set non-blocking or registered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    /// use anyrt_core::net::UdpSocket;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let socket = rt.udp_socket_from_std(std::net::UdpSocket::bind("127.0.0.1:0")?)?;
+    /// assert!(socket.local_addr()?.ip().is_loopback());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn udp_socket_from_std(&self, socket: std::net::UdpSocket) -> io::Result<Self::UdpSocket>;
 }
 
