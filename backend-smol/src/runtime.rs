@@ -242,12 +242,12 @@ impl Runtime for Smol {
             // Boxed before the wrappers: each layer would otherwise copy it on the stack.
             ex.spawn(CatchPanic::with_drop_report(
                 AsyncScope::new(Box::pin(future)),
-                report.clone(),
+                report,
             ))
         } else {
             ex.spawn(CatchPanic::with_drop_report(
                 AsyncScope::new(future),
-                report.clone(),
+                report,
             ))
         };
         TaskOrThread::Task(AsyncTaskHandle::with_drop_report(task, report))

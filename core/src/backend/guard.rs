@@ -2,10 +2,12 @@
 //! the "inside an async task" flag that makes blocking there a clear panic.
 
 use std::any::Any;
+use std::collections::HashMap;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 use crate::JoinError;
@@ -120,13 +122,13 @@ pin_project_lite::pin_project! {
         // `None` once it has completed (and been dropped).
         #[pin]
         fut: Option<F>,
-        report: Option<Arc<DropPanic>>,
+        report: Option<DropPanic>,
     }
 
     impl<F> PinnedDrop for CatchPanic<F> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            if let Some(report) = this.report.as_deref() {
+            if let Some(report) = *this.report {
                 let mut fut = this.fut;
                 if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| fut.set(None))) {
                     report.store(payload);
@@ -147,7 +149,7 @@ impl<F> CatchPanic<F> {
 
     /// Wraps `fut`; a panic raised when it is dropped before it completed goes to `report`
     /// instead of unwinding out of the executor.
-    pub fn with_drop_report(fut: F, report: Arc<DropPanic>) -> CatchPanic<F> {
+    pub fn with_drop_report(fut: F, report: DropPanic) -> CatchPanic<F> {
         CatchPanic {
             fut: Some(fut),
             report: Some(report),
@@ -182,35 +184,81 @@ impl<F: Future> Future for CatchPanic<F> {
     }
 }
 
-/// Where a [`CatchPanic`] made with [`with_drop_report`](CatchPanic::with_drop_report)
-/// leaves a panic raised while its unfinished future was dropped; the task's handle
-/// ([`AsyncTaskHandle::with_drop_report`](super::AsyncTaskHandle::with_drop_report)) reports it instead of a cancellation, as Tokio
-/// does.
-#[derive(Debug, Default)]
+/// The link between a [`CatchPanic`] made with
+/// [`with_drop_report`](CatchPanic::with_drop_report) and its task's handle
+/// ([`AsyncTaskHandle::with_drop_report`](super::AsyncTaskHandle::with_drop_report)): once
+/// the handle aborts the task, a panic raised while the task's future is dropped is kept
+/// for the handle, which reports it instead of a cancellation, as Tokio does.
+///
+/// It is a number, not shared memory: spawning costs no allocation. Only aborted tasks
+/// have an entry in one process-wide table, taken (or dropped) by their handle; a panic
+/// in the destructor of a task nobody aborted (dropped at shutdown) is discarded with the
+/// rest of its future.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DropPanic {
-    payload: Mutex<Option<Box<dyn Any + Send + 'static>>>,
+    id: u64,
+}
+
+type Payload = Box<dyn Any + Send + 'static>;
+
+/// The aborted tasks' entries: a panic raised as the future was dropped, once it was.
+static ABORTED: Mutex<Option<HashMap<u64, Option<Payload>>>> = Mutex::new(None);
+/// How many entries `ABORTED` holds: most tasks never touch its lock.
+static ABORTED_COUNT: AtomicUsize = AtomicUsize::new(0);
+
+fn aborted_table() -> MutexGuard<'static, Option<HashMap<u64, Option<Payload>>>> {
+    ABORTED.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl DropPanic {
-    /// An empty report, to share between a task's [`CatchPanic`] and its handle.
-    pub fn new() -> Arc<DropPanic> {
-        Arc::default()
-    }
-
-    fn store(&self, payload: Box<dyn Any + Send + 'static>) {
-        let mut slot = self.payload.lock().unwrap_or_else(|e| e.into_inner());
-        if slot.is_none() {
-            *slot = Some(payload);
+    /// A fresh link, for one task's [`CatchPanic`] and its handle.
+    pub fn new() -> DropPanic {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        DropPanic {
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
         }
     }
 
-    /// Takes the panic, if one was raised: how a cancelled task really ended.
-    pub(super) fn take(&self) -> Option<JoinError> {
-        let payload = self
-            .payload
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        payload.map(JoinError::panic)
+    /// The task is being aborted: from now on a panic as its future is dropped is kept.
+    pub(super) fn aborted(self) {
+        let mut table = aborted_table();
+        if table
+            .get_or_insert_with(HashMap::new)
+            .insert(self.id, None)
+            .is_none()
+        {
+            ABORTED_COUNT.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn store(self, payload: Payload) {
+        if ABORTED_COUNT.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let mut table = aborted_table();
+        if let Some(slot) = table.as_mut().and_then(|t| t.get_mut(&self.id))
+            && slot.is_none()
+        {
+            *slot = Some(payload);
+        }
+        // Not aborted: discarded with the rest of the future.
+    }
+
+    /// Removes the task's entry: the panic, if one was raised as its future was dropped.
+    pub(super) fn take(self) -> Option<JoinError> {
+        if ABORTED_COUNT.load(Ordering::SeqCst) == 0 {
+            return None;
+        }
+        let removed = aborted_table().as_mut().and_then(|t| t.remove(&self.id));
+        if removed.is_some() {
+            ABORTED_COUNT.fetch_sub(1, Ordering::SeqCst);
+        }
+        removed.flatten().map(JoinError::panic)
+    }
+}
+
+impl Default for DropPanic {
+    fn default() -> DropPanic {
+        DropPanic::new()
     }
 }

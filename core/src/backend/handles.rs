@@ -4,8 +4,8 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use futures_channel::oneshot;
@@ -132,7 +132,10 @@ pub struct AsyncTaskHandle<T> {
     state: Mutex<TaskState<T>>,
     // Where the task's wrapper leaves a panic raised while its future was dropped
     // unfinished: such a task reports that panic, not a cancellation.
-    report: Option<Arc<DropPanic>>,
+    report: Option<DropPanic>,
+    // Set once `abort` registered the task with its `DropPanic`: the entry is taken by
+    // `poll` or, failing that, dropped with the handle.
+    aborted: AtomicBool,
 }
 
 type Output<T> = Option<Result<T, JoinError>>;
@@ -169,6 +172,7 @@ impl<T> AsyncTaskHandle<T> {
         AsyncTaskHandle {
             state: Mutex::new(TaskState::Running(task.fallible())),
             report: None,
+            aborted: AtomicBool::new(false),
         }
     }
 
@@ -177,11 +181,12 @@ impl<T> AsyncTaskHandle<T> {
     /// dropped unfinished (aborted, or at shutdown), awaiting the handle yields that panic.
     pub fn with_drop_report(
         task: async_task::Task<Result<T, JoinError>>,
-        report: Arc<DropPanic>,
+        report: DropPanic,
     ) -> Self {
         AsyncTaskHandle {
             state: Mutex::new(TaskState::Running(task.fallible())),
             report: Some(report),
+            aborted: AtomicBool::new(false),
         }
     }
 
@@ -190,6 +195,7 @@ impl<T> AsyncTaskHandle<T> {
         AsyncTaskHandle {
             state: Mutex::new(TaskState::Done),
             report: None,
+            aborted: AtomicBool::new(false),
         }
     }
 }
@@ -210,15 +216,14 @@ impl<T: Send + 'static> Future for AsyncTaskHandle<T> {
             TaskState::Done => None,
         };
         *state = TaskState::Done;
+        // A panic raised as an aborted task's future was dropped.
+        let dropped = match self.report {
+            Some(report) if self.aborted.swap(false, Ordering::SeqCst) => report.take(),
+            _ => None,
+        };
         // `None`: cancelled (aborted, or the executor dropped it at shutdown), unless its
         // future panicked as it was dropped.
-        Poll::Ready(out.unwrap_or_else(|| {
-            Err(self
-                .report
-                .as_ref()
-                .and_then(|r| r.take())
-                .unwrap_or_else(JoinError::cancelled))
-        }))
+        Poll::Ready(out.unwrap_or_else(|| Err(dropped.unwrap_or_else(JoinError::cancelled))))
     }
 }
 
@@ -228,6 +233,11 @@ impl<T: Send + 'static> JoinHandle<T> for AsyncTaskHandle<T> {
         if let TaskState::Running(task) = &*state {
             if task.is_finished() {
                 return;
+            }
+            if let Some(report) = self.report {
+                // Before the cancellation: the future may be dropped at any moment after.
+                report.aborted();
+                self.aborted.store(true, Ordering::SeqCst);
             }
             if let TaskState::Running(task) = std::mem::replace(&mut *state, TaskState::Done) {
                 let mut cancel: Pin<Box<dyn Future<Output = Output<T>> + Send>> =
@@ -265,6 +275,12 @@ impl<T: Send + 'static> JoinHandle<T> for AsyncTaskHandle<T> {
 
 impl<T> Drop for AsyncTaskHandle<T> {
     fn drop(&mut self) {
+        if let Some(report) = self.report
+            && *self.aborted.get_mut()
+        {
+            // Nobody will ask: the entry goes (with a panic kept in it, if any).
+            drop(report.take());
+        }
         let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
         if let TaskState::Running(task) = std::mem::replace(state, TaskState::Done) {
             task.detach();
