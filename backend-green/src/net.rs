@@ -138,6 +138,14 @@ impl anyrt_core::net::TcpStream for TcpStream {
         self.src.get().shutdown(how)
     }
 
+    fn poll_read_shared(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.src.poll_io(cx, |mut s| s.read(buf))
+    }
+
+    fn poll_write_shared(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.src.poll_io(cx, |mut s| s.write(buf))
+    }
+
     fn direct_blocking_read(&self, buf: &mut [u8]) -> Option<io::Result<usize>> {
         self.src.direct(|mut s| s.read(buf))
     }

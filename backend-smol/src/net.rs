@@ -83,6 +83,15 @@ impl anyrt_core::net::TcpStream for TcpStream {
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
     }
+
+    fn poll_read_shared(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        // async-io reads and writes through `&Async<TcpStream>` as well.
+        futures_io::AsyncRead::poll_read(Pin::new(&mut &self.io), cx, buf)
+    }
+
+    fn poll_write_shared(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        futures_io::AsyncWrite::poll_write(Pin::new(&mut &self.io), cx, buf)
+    }
 }
 
 impl futures_io::AsyncRead for TcpStream {

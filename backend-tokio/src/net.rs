@@ -88,6 +88,27 @@ impl anyrt_core::net::TcpStream for TcpStream {
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         socket2::SockRef::from(&self.io).shutdown(how)
     }
+
+    fn poll_read_shared(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        loop {
+            ready!(self.io.poll_read_ready(cx))?;
+            match self.io.try_read(buf) {
+                // `try_read` cleared the readiness: the next poll registers the waker.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                r => return Poll::Ready(r),
+            }
+        }
+    }
+
+    fn poll_write_shared(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        loop {
+            ready!(self.io.poll_write_ready(cx))?;
+            match self.io.try_write(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                r => return Poll::Ready(r),
+            }
+        }
+    }
 }
 
 impl futures_io::AsyncRead for TcpStream {

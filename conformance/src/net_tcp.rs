@@ -510,3 +510,49 @@ pub async fn listen_options_apply<R: Runtime>(rt: R) {
         drop(l);
     }
 }
+
+/// A stream split into owned halves reads in one task while it writes in another; the
+/// halves reunite (halves of two streams do not, and both come back); dropping a write half
+/// shuts down its side.
+pub async fn split_halves_work_apart_and_reunite<R: Runtime>(rt: R) {
+    const N: usize = 256 * 1024;
+    let addr = echo_server(&rt).await;
+    let (mut read, mut write) = rt.tcp_connect(addr).await.unwrap().into_split();
+    let data = pattern(N, 3);
+    let sent = data.clone();
+    // The echo comes back while the write is still going: both halves work at once.
+    let writer = rt.spawn(async move {
+        write.write_all(&sent).await.unwrap();
+        write
+    });
+    let mut back = vec![0u8; N];
+    rt.timeout(PROMPT, read.read_exact(&mut back))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(back == data, "the echo differs");
+    let write = rt.timeout(PROMPT, writer).await.unwrap().unwrap();
+
+    let (mut other_read, other_write) = rt.tcp_connect(addr).await.unwrap().into_split();
+    let mismatch = read
+        .reunite(other_write)
+        .expect_err("halves of two streams must not reunite");
+    let (read, other_write) = (mismatch.0, mismatch.1);
+    let mut stream = read.reunite(write).unwrap();
+    stream.write_all(b"again").await.unwrap();
+    let mut buf = [0u8; 5];
+    rt.timeout(PROMPT, stream.read_exact(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&buf, b"again");
+
+    // The echo server sees EOF once the write half is gone, and closes its side.
+    drop(other_write);
+    let n = rt
+        .timeout(PROMPT, other_read.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 0);
+}

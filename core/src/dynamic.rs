@@ -253,6 +253,14 @@ impl TcpStream for AnyTcpStream {
         self.0.shutdown(how)
     }
 
+    fn poll_read_shared(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.0.poll_read_shared(cx, buf)
+    }
+
+    fn poll_write_shared(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.0.poll_write_shared(cx, buf)
+    }
+
     fn direct_blocking_read(&self, buf: &mut [u8]) -> Option<io::Result<usize>> {
         self.0.direct_blocking_read(buf)
     }

@@ -6,9 +6,11 @@
 //! [`Runtime::udp_bind`](crate::Runtime::udp_bind).
 
 mod addr;
+mod split;
 mod traits;
 
 pub use addr::{AddrQuery, Addrs, ToSocketAddrs};
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use traits::{AsSocket, TcpListener, TcpStream, UdpSocket};
 
 /// How [`RuntimeExt::tcp_listen_with`](crate::RuntimeExt::tcp_listen_with) binds a

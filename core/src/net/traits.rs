@@ -1,6 +1,7 @@
 use std::future::Future;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
+use std::task::{Context, Poll};
 
 /// The OS handle of a socket: on Unix, [`AsFd`](std::os::fd::AsFd) (and so `AsRawFd`), so
 /// that `socket2::SockRef::from(&socket)` reaches every socket option on every backend
@@ -90,7 +91,14 @@ pub trait TcpListener: Send + Sync + AsSocket + std::fmt::Debug + 'static {
 /// `poll`. `poll_close` shuts down the write half (the peer reads EOF). Dropping the stream
 /// closes the socket.
 pub trait TcpStream:
-    futures_io::AsyncRead + futures_io::AsyncWrite + Send + Unpin + AsSocket + std::fmt::Debug + 'static
+    futures_io::AsyncRead
+    + futures_io::AsyncWrite
+    + Send
+    + Sync
+    + Unpin
+    + AsSocket
+    + std::fmt::Debug
+    + 'static
 {
     /// The address of the remote peer.
     ///
@@ -196,6 +204,55 @@ pub trait TcpStream:
     /// # Ok::<(), std::io::Error>(())
     /// ```
     fn shutdown(&self, how: Shutdown) -> io::Result<()>;
+
+    /// Reads through a shared reference: what [`OwnedReadHalf`](super::OwnedReadHalf)
+    /// uses, so that a stream split with [`into_split`](TcpStream::into_split) reads in
+    /// one task while it writes in another, with no lock per call. One reader at a time.
+    fn poll_read_shared(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+
+    /// Writes through a shared reference, as [`poll_read_shared`](TcpStream::poll_read_shared)
+    /// reads. One writer at a time.
+    fn poll_write_shared(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
+
+    /// Splits the stream into a read half and a write half that can move to two tasks (no
+    /// lock per read or write); [`OwnedReadHalf::reunite`](super::OwnedReadHalf::reunite)
+    /// puts them back together. Dropping the write half shuts down the writing side (the
+    /// peer reads EOF), as tokio's does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    /// use anyrt_core::io::{AsyncReadExt, AsyncWriteExt};
+    /// use anyrt_core::net::{TcpListener, TcpStream};
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// rt.block_on(async {
+    ///     let listener = rt.tcp_listen("127.0.0.1:0").await?;
+    ///     let client = rt.tcp_connect(listener.local_addr()?).await?;
+    ///     let (mut server, _) = listener.accept().await?;
+    ///     let (mut read, mut write) = client.into_split();
+    ///     let writer = rt.spawn(async move {
+    ///         write.write_all(b"ping").await?;
+    ///         Ok::<_, std::io::Error>(write)
+    ///     });
+    ///     let mut buf = [0u8; 4];
+    ///     server.read_exact(&mut buf).await?;
+    ///     server.write_all(b"pong").await?;
+    ///     read.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"pong");
+    ///     let write = writer.await??;
+    ///     let _client = read.reunite(write).expect("halves of one stream");
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    fn into_split(self) -> (super::OwnedReadHalf<Self>, super::OwnedWriteHalf<Self>)
+    where
+        Self: Sized,
+    {
+        super::split::split(self)
+    }
 
     /// Reads as blocking-style code does, without a poll loop, where the backend can do
     /// so in the calling context; `None` where it cannot, and the caller then blocks on the
