@@ -142,6 +142,14 @@ impl anyrt_core::net::TcpStream for TcpStream {
         self.src.poll_io(cx, |mut s| s.read(buf))
     }
 
+    fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.src.poll_io(cx, |s| s.peek(buf))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
     fn poll_write_shared(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.src.poll_io(cx, |mut s| s.write(buf))
     }

@@ -100,6 +100,15 @@ impl anyrt_core::net::TcpStream for TcpStream {
         }
     }
 
+    fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let mut rb = ReadBuf::new(buf);
+        self.io.poll_peek(cx, &mut rb)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
     fn poll_write_shared(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         loop {
             ready!(self.io.poll_write_ready(cx))?;

@@ -17,7 +17,7 @@
 //! runtime is only dropped). Each test runs on a thread of its own and fails after 60 s
 //! instead of hanging (see [`testing`]).
 //!
-//! The cases (66 of them) cover spawning, joining, aborting and panics
+//! The cases (67 of them) cover spawning, joining, aborting and panics
 //! ([`rt_spawn`]), stack use ([`rt_stack`]), timers ([`time_sleep`]), TCP ([`net_tcp`]) and
 //! UDP ([`net_udp`]) sockets, runtime-agnostic channels ([`sync_channels`]) and
 //! blocking-style code ([`implicit`]). Each body can also be called on its own:
@@ -121,6 +121,7 @@ macro_rules! suite {
             $crate::suite!(@case async, net_tcp, sockets_are_taken_over_from_std, ($rt), ($make), ($stop));
             $crate::suite!(@case async, net_tcp, listen_options_apply, ($rt), ($make), ($stop));
             $crate::suite!(@case async, net_tcp, split_halves_work_apart_and_reunite, ($rt), ($make), ($stop));
+            $crate::suite!(@case async, net_tcp, peek_and_option_methods, ($rt), ($make), ($stop));
             $crate::suite!(@case async, net_tcp, five_hundred_simultaneous_connects_fit_the_backlog, ($rt), ($make), ($stop));
         }
         #[allow(non_snake_case)]

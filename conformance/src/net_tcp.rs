@@ -556,3 +556,51 @@ pub async fn split_halves_work_apart_and_reunite<R: Runtime>(rt: R) {
         .unwrap();
     assert_eq!(n, 0);
 }
+
+/// `peek` leaves the bytes for the next read; the option methods (`ttl`, `linger`,
+/// `keepalive`) set and read back; vectored writes are one system call.
+pub async fn peek_and_option_methods<R: Runtime>(rt: R) {
+    let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
+    let mut client = rt
+        .tcp_connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (mut server, _) = listener.accept().await.unwrap();
+    assert!(client.is_write_vectored());
+    // Nothing to peek yet: the peek waits, then sees what arrives.
+    let rt2 = rt.clone();
+    let writer = rt.spawn(async move {
+        rt2.sleep(ms(20)).await;
+        client.write_all(b"peeked").await.unwrap();
+        client
+    });
+    let mut buf = [0u8; 6];
+    let mut seen = 0;
+    while seen < buf.len() {
+        seen = rt
+            .timeout(PROMPT, server.peek(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    assert_eq!(&buf, b"peeked");
+    let mut again = [0u8; 6];
+    server.read_exact(&mut again).await.unwrap();
+    assert_eq!(&again, b"peeked");
+    let client = rt.timeout(PROMPT, writer).await.unwrap().unwrap();
+    #[cfg(unix)]
+    {
+        client.set_ttl(33).unwrap();
+        assert_eq!(client.ttl().unwrap(), 33);
+        client
+            .set_linger(Some(std::time::Duration::from_secs(2)))
+            .unwrap();
+        assert_eq!(
+            client.linger().unwrap(),
+            Some(std::time::Duration::from_secs(2))
+        );
+        client.set_keepalive(true).unwrap();
+        assert!(client.keepalive().unwrap());
+    }
+    drop(client);
+}

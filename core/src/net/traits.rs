@@ -214,6 +214,86 @@ pub trait TcpStream:
     /// reads. One writer at a time.
     fn poll_write_shared(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
 
+    /// Polls a peek: the bytes that a read would return next, left in the socket.
+    fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+
+    /// Waits for data and copies it into `buf` without taking it from the socket: the next
+    /// read returns the same bytes.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: nothing is consumed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    /// use anyrt_core::io::{AsyncReadExt, AsyncWriteExt};
+    /// use anyrt_core::net::{TcpListener, TcpStream};
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// rt.block_on(async {
+    ///     let listener = rt.tcp_listen("127.0.0.1:0").await?;
+    ///     let mut client = rt.tcp_connect(listener.local_addr()?).await?;
+    ///     let (mut server, _) = listener.accept().await?;
+    ///     client.write_all(b"hello").await?;
+    ///     let mut buf = [0u8; 5];
+    ///     let n = server.peek(&mut buf).await?;
+    ///     server.read_exact(&mut buf[..n]).await?; // the same bytes, now taken
+    ///     assert_eq!(&buf[..n], &b"hello"[..n]);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    fn peek(&self, buf: &mut [u8]) -> impl Future<Output = io::Result<usize>> + Send
+    where
+        Self: Sized,
+    {
+        std::future::poll_fn(move |cx| self.poll_peek(cx, buf))
+    }
+
+    /// Whether writes of several buffers at once (`poll_write_vectored`) are one system
+    /// call rather than one per buffer.
+    fn is_write_vectored(&self) -> bool {
+        false
+    }
+
+    /// Sets the IP time-to-live of outgoing packets (`IP_TTL`).
+    #[cfg(unix)]
+    fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        socket2::SockRef::from(&std::os::fd::AsFd::as_fd(self)).set_ttl_v4(ttl)
+    }
+
+    /// The IP time-to-live of outgoing packets.
+    #[cfg(unix)]
+    fn ttl(&self) -> io::Result<u32> {
+        socket2::SockRef::from(&std::os::fd::AsFd::as_fd(self)).ttl_v4()
+    }
+
+    /// Sets `SO_LINGER`: how long a close waits for unsent data (`None`: the OS default).
+    #[cfg(unix)]
+    fn set_linger(&self, linger: Option<std::time::Duration>) -> io::Result<()> {
+        socket2::SockRef::from(&std::os::fd::AsFd::as_fd(self)).set_linger(linger)
+    }
+
+    /// Reads `SO_LINGER`.
+    #[cfg(unix)]
+    fn linger(&self) -> io::Result<Option<std::time::Duration>> {
+        socket2::SockRef::from(&std::os::fd::AsFd::as_fd(self)).linger()
+    }
+
+    /// Sets `SO_KEEPALIVE` (finer settings through `socket2::SockRef::from(&stream)`).
+    #[cfg(unix)]
+    fn set_keepalive(&self, on: bool) -> io::Result<()> {
+        socket2::SockRef::from(&std::os::fd::AsFd::as_fd(self)).set_keepalive(on)
+    }
+
+    /// Reads `SO_KEEPALIVE`.
+    #[cfg(unix)]
+    fn keepalive(&self) -> io::Result<bool> {
+        socket2::SockRef::from(&std::os::fd::AsFd::as_fd(self)).keepalive()
+    }
+
     /// Splits the stream into a read half and a write half that can move to two tasks (no
     /// lock per read or write); [`OwnedReadHalf::reunite`](super::OwnedReadHalf::reunite)
     /// puts them back together. Dropping the write half shuts down the writing side (the
