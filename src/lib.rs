@@ -27,9 +27,75 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use anyrt_core::{
-    Elapsed, Interval, JoinError, JoinHandle, Runtime, RuntimeExt, Timeout, YieldNow, implicit, io,
-    net, prelude, task, time,
+    Elapsed, Interval, JoinError, JoinHandle, Runtime, RuntimeExt, Timeout, YieldNow, dynamic,
+    implicit, io, net, prelude, structured, task, time,
 };
+
+/// Runtime-neutral synchronisation, re-exported from the crates of this field rather than
+/// written again: they work on every backend and between backends (an async task of one
+/// and an implicit thread of another can share a channel; blocking-style code waits with
+/// `implicit::block_on`).
+///
+/// * channels: [`channel`](sync::channel) is async-channel (`bounded`, `unbounded`; MPMC);
+/// * locks and counters: [`Mutex`](sync::Mutex), [`RwLock`](sync::RwLock),
+///   [`Semaphore`](sync::Semaphore), [`Barrier`](sync::Barrier) from async-lock (no
+///   poisoning);
+/// * [`Event`](sync::Event) from event-listener, to build others.
+///
+/// ```
+/// # #[cfg(feature = "tokio")] {
+/// use anyrt::Runtime;
+/// use anyrt::sync::{Mutex, channel};
+/// use std::sync::Arc;
+///
+/// let rt = anyrt::Tokio::new();
+/// let total = rt.block_on(async {
+///     let (tx, rx) = channel::bounded(1);
+///     let total = Arc::new(Mutex::new(0));
+///     let t = total.clone();
+///     let h = rt.spawn(async move { *t.lock().await += rx.recv().await.unwrap() });
+///     tx.send(5).await.unwrap();
+///     h.await.unwrap();
+///     let n = *total.lock().await;
+///     n
+/// });
+/// assert_eq!(total, 5);
+/// # }
+/// ```
+pub mod sync {
+    pub use async_channel as channel;
+    pub use async_lock::{Barrier, Mutex, RwLock, Semaphore};
+    pub use event_listener::Event;
+}
+
+/// Combining futures, from futures-lite: [`zip`](future::zip) and
+/// [`try_zip`](future::try_zip) run two to completion (`join!`, `try_join!`),
+/// [`or`](future::or) and [`race`](future::race) take the first (`select!`), and
+/// [`FutureExt`](future::FutureExt) adds `.or()`, `.race()`, `.boxed()`, `.catch_unwind()`.
+///
+/// ```
+/// # #[cfg(feature = "tokio")] {
+/// use anyrt::Runtime;
+/// use std::time::Duration;
+///
+/// let rt = anyrt::Tokio::new();
+/// let (a, b) = rt.block_on(anyrt::future::zip(async { 1 }, async { 2 }));
+/// assert_eq!(a + b, 3);
+/// let first = rt.block_on(anyrt::future::or(
+///     async {
+///         rt.sleep(Duration::from_secs(60)).await;
+///         "slow"
+///     },
+///     async { "fast" },
+/// ));
+/// assert_eq!(first, "fast");
+/// # }
+/// ```
+pub mod future {
+    pub use futures_lite::future::{
+        FutureExt, or, pending, poll_fn, race, ready, try_zip, yield_now, zip,
+    };
+}
 pub use anyrt_macros::{main, test};
 
 #[cfg(feature = "green")]

@@ -17,8 +17,9 @@
 //! runtime is only dropped). Each test runs on a thread of its own and fails after 60 s
 //! instead of hanging (see [`testing`]).
 //!
-//! The cases (67 of them) cover spawning, joining, aborting and panics
-//! ([`rt_spawn`]), stack use ([`rt_stack`]), timers ([`time_sleep`]), TCP ([`net_tcp`]) and
+//! The cases (69 of them) cover spawning, joining, aborting and panics
+//! ([`rt_spawn`]), task sets and cancellation ([`structured`]), stack use
+//! ([`rt_stack`]), timers ([`time_sleep`]), TCP ([`net_tcp`]) and
 //! UDP ([`net_udp`]) sockets, runtime-agnostic channels ([`sync_channels`]) and
 //! blocking-style code ([`implicit`]). Each body can also be called on its own:
 //!
@@ -39,6 +40,7 @@ pub mod net_tcp;
 pub mod net_udp;
 pub mod rt_spawn;
 pub mod rt_stack;
+pub mod structured;
 pub mod support;
 pub mod sync_channels;
 pub mod time_sleep;
@@ -162,6 +164,13 @@ macro_rules! suite {
             $crate::suite!(@case async, rt_stack, a_thousand_deep_async_recursion, ($rt), ($make), ($stop));
             $crate::suite!(@case async, rt_stack, a_64_kib_array_passed_by_value, ($rt), ($make), ($stop));
             $crate::suite!(@case implicit, rt_stack, a_64_kib_stack_buffer_in_blocking_style_code, ($rt), ($make), ($stop));
+        }
+        #[allow(non_snake_case)]
+        mod structured {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::suite!(@case async, structured, join_set_joins_aborts_and_drops, ($rt), ($make), ($stop));
+            $crate::suite!(@case async, structured, cancellation_tokens_cancel_down_the_tree, ($rt), ($make), ($stop));
         }
         #[allow(non_snake_case)]
         mod sync_channels {

@@ -57,6 +57,7 @@ pub mod io;
 pub mod net;
 pub mod prelude;
 mod runtime;
+pub mod structured;
 pub mod task;
 pub mod time;
 
