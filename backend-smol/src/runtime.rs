@@ -1,5 +1,6 @@
 use std::future::Future;
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -35,6 +36,9 @@ struct Inner {
     // Closed to tell the workers to stop.
     stop: async_channel::Sender<()>,
     workers: Mutex<Vec<thread::JoinHandle<()>>>,
+    /// Set by `shutdown`, before the executor goes: `is_shut_down` (asked by every
+    /// blocking-style read and write) reads it without the lock.
+    shut_down: AtomicBool,
 }
 
 impl Drop for Inner {
@@ -123,6 +127,7 @@ impl Builder {
                 executor: RwLock::new(Some(executor)),
                 stop: stop_tx,
                 workers: Mutex::new(workers),
+                shut_down: AtomicBool::new(false),
             }),
         })
     }
@@ -186,6 +191,7 @@ impl Smol {
     /// of them), pending tasks are dropped, and a later spawn yields a cancelled
     /// [`JoinHandle`].
     pub fn shutdown(&self) {
+        self.inner.shut_down.store(true, Ordering::Release);
         let executor = self
             .inner
             .executor
@@ -216,11 +222,7 @@ impl Runtime for Smol {
     }
 
     fn is_shut_down(&self) -> bool {
-        self.inner
-            .executor
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_none()
+        self.inner.shut_down.load(Ordering::Acquire)
     }
 
     fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>

@@ -598,13 +598,13 @@ fn load_timeout(slot: &AtomicU64) -> Option<Duration> {
     }
 }
 
-/// Runs an IO future to completion, within `timeout` if one is set.
+/// Runs an IO future to completion, within `timeout` if one is set. The caller has
+/// checked that the runtime still runs (once per call: it is a read or write's only check).
 fn with_timeout<R: Runtime, T>(
     rt: &R,
     timeout: &AtomicU64,
     fut: impl Future<Output = io::Result<T>>,
 ) -> io::Result<T> {
-    running(rt)?;
     match load_timeout(timeout) {
         None => rt.block_on(fut),
         Some(d) => rt.block_on(rt.timeout(d, fut))?,
@@ -613,10 +613,10 @@ fn with_timeout<R: Runtime, T>(
 
 impl<R: Runtime> Read for TcpStream<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        running(&self.rt)?;
         // The backend's direct path (Green: the syscall and may's own wait, as a may socket
         // does), when it has one here and no timeout is set.
         if load_timeout(&self.read_timeout).is_none()
-            && !self.rt.is_shut_down()
             && let Some(r) = net::TcpStream::direct_blocking_read(&self.inner, buf)
         {
             return r;
@@ -627,8 +627,8 @@ impl<R: Runtime> Read for TcpStream<R> {
 
 impl<R: Runtime> Write for TcpStream<R> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        running(&self.rt)?;
         if load_timeout(&self.write_timeout).is_none()
-            && !self.rt.is_shut_down()
             && let Some(r) = net::TcpStream::direct_blocking_write(&self.inner, buf)
         {
             return r;
@@ -637,6 +637,7 @@ impl<R: Runtime> Write for TcpStream<R> {
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        running(&self.rt)?;
         with_timeout(&self.rt, &self.write_timeout, self.inner.flush())
     }
 }

@@ -217,8 +217,10 @@ impl<T: Send + 'static> Future for AsyncTaskHandle<T> {
         };
         *state = TaskState::Done;
         // A panic raised as an aborted task's future was dropped.
-        let dropped = match self.report {
-            Some(report) if self.aborted.swap(false, Ordering::SeqCst) => report.take(),
+        // `&mut` access: no atomic operation on the join path.
+        let report = self.report;
+        let dropped = match report {
+            Some(report) if std::mem::take(self.aborted.get_mut()) => report.take(),
             _ => None,
         };
         // `None`: cancelled (aborted, or the executor dropped it at shutdown), unless its
