@@ -432,21 +432,16 @@ pub trait RuntimeExt: Runtime {
         addr: A,
         timeout: Duration,
     ) -> impl Future<Output = io::Result<Self::TcpStream>> + Send + use<Self, A> {
-        let query = addr.to_addr_query();
         let rt = self.clone();
-        async move {
-            query
-                .try_each(&rt, |a| {
-                    let rt = rt.clone();
-                    async move {
-                        match rt.timeout(timeout, rt.tcp_connect(a)).await {
-                            Ok(connected) => connected,
-                            Err(elapsed) => Err(io::Error::from(elapsed)),
-                        }
-                    }
-                })
-                .await
-        }
+        crate::backend::each_addr(self, addr, move |a| {
+            let rt = rt.clone();
+            async move {
+                match rt.timeout(timeout, rt.tcp_connect(a)).await {
+                    Ok(connected) => connected,
+                    Err(elapsed) => Err(io::Error::from(elapsed)),
+                }
+            }
+        })
     }
 
     /// Binds a TCP listener with the given options (backlog, `SO_REUSEADDR`,
@@ -477,16 +472,10 @@ pub trait RuntimeExt: Runtime {
         addr: A,
         options: crate::net::ListenOptions,
     ) -> impl Future<Output = io::Result<Self::TcpListener>> + Send + use<Self, A> {
-        let query = addr.to_addr_query();
         let rt = self.clone();
-        async move {
-            query
-                .try_each(&rt, |a| {
-                    let bound = options.bind(a).and_then(|l| rt.tcp_listener_from_std(l));
-                    std::future::ready(bound)
-                })
-                .await
-        }
+        crate::backend::each_addr(self, addr, move |a| {
+            std::future::ready(options.bind(a).and_then(|l| rt.tcp_listener_from_std(l)))
+        })
     }
 
     /// A ticker that fires every `period`; the first tick completes at once, as in tokio.

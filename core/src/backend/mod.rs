@@ -68,7 +68,7 @@ pub use guard::{
     panic_message, set_polling_async,
 };
 pub use handles::{AsyncTaskHandle, TaskOrThread, ThreadHandle};
-pub use net::{bind_tcp_listener, each_addr, literal, resolve};
+pub use net::{bind_tcp_listener, each_addr, resolve};
 
 use crate::{Elapsed, JoinError};
 

@@ -58,21 +58,6 @@ where
     async move { query.try_each(&rt, op).await }
 }
 
-/// The addresses of `query` if they are all literal, without resolving anything.
-///
-/// ```
-/// use anyrt_core::net::ToSocketAddrs;
-///
-/// let q = "127.0.0.1:80".to_addr_query();
-/// let addrs: Vec<_> = anyrt_core::backend::literal(&q).unwrap()?.collect();
-/// assert_eq!(addrs, ["127.0.0.1:80".parse().unwrap()]);
-/// assert!(anyrt_core::backend::literal(&"localhost:80".to_addr_query()).is_none());
-/// # Ok::<(), std::io::Error>(())
-/// ```
-pub fn literal(query: &AddrQuery) -> Option<io::Result<Addrs>> {
-    query.literal()
-}
-
 /// Resolves `query`: a host name is looked up with the system resolver inside
 /// [`Runtime::spawn_blocking`], so the lookup never blocks a worker.
 pub async fn resolve<R: Runtime>(query: AddrQuery, rt: &R) -> io::Result<Addrs> {
