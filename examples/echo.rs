@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyrt::io::{AsyncReadExt, AsyncWriteExt};
 use anyrt::net::{TcpListener, TcpStream};
 use anyrt::{Runtime, RuntimeExt};
-use common::{EchoOptions, Program, run_echo};
+use common::{EchoOptions, run_echo};
 
 /// Serves echo on `listener` until accept fails.
 async fn serve<R: Runtime>(rt: R, listener: R::TcpListener) -> io::Result<()> {
@@ -66,9 +66,8 @@ async fn client<R: Runtime>(
 
 struct Echo(EchoOptions);
 
-impl Program for Echo {
-    type Output = io::Result<()>;
-
+impl Echo {
+    /// The program, written once for every runtime.
     fn run<R: Runtime>(self, rt: R) -> io::Result<()> {
         let backend = rt.name();
         rt.clone().block_on(async move {
@@ -98,5 +97,5 @@ impl Program for Echo {
 fn main() {
     let opts = EchoOptions::from_args();
     let backend = opts.backend.clone();
-    run_echo(backend.as_deref(), Echo(opts));
+    run_echo(backend.as_deref(), |rt| Echo(opts).run(rt));
 }

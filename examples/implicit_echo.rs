@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyrt::Runtime;
 use anyrt::implicit::{self, TcpListener, TcpStream};
-use common::{EchoOptions, Program, run_echo};
+use common::{EchoOptions, run_echo};
 
 /// Serves echo on `listener`, one implicit thread per connection, until accept fails.
 fn serve<R: Runtime>(rt: &R, listener: TcpListener<R>) -> io::Result<()> {
@@ -62,9 +62,8 @@ fn client<R: Runtime>(
 
 struct Echo(EchoOptions);
 
-impl Program for Echo {
-    type Output = io::Result<()>;
-
+impl Echo {
+    /// The program, written once for every runtime.
     fn run<R: Runtime>(self, rt: R) -> io::Result<()> {
         let backend = rt.name();
         let opts = &self.0;
@@ -104,5 +103,5 @@ impl Program for Echo {
 fn main() {
     let opts = EchoOptions::from_args();
     let backend = opts.backend.clone();
-    run_echo(backend.as_deref(), Echo(opts));
+    run_echo(backend.as_deref(), |rt| Echo(opts).run(rt));
 }

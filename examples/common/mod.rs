@@ -1,30 +1,5 @@
-//! What the examples share: a program generic over the runtime, run on the backend chosen
-//! at run time, and tiny argument parsing.
-
-use anyrt::Runtime;
-
-/// A program written once, generic over the runtime.
-pub(crate) trait Program {
-    /// What the program returns.
-    type Output;
-    /// Runs the program on `rt`.
-    fn run<R: Runtime>(self, rt: R) -> Self::Output;
-}
-
-/// Runs `program` on the backend called `name` (without one: the one `ANYRT_BACKEND`
-/// names, or the default), chosen at run time through `anyrt::AnyRuntime`; or explains why
-/// it cannot.
-pub(crate) fn with_backend<P: Program>(
-    name: Option<&str>,
-    program: P,
-) -> Result<P::Output, String> {
-    let rt = match name {
-        Some(name) => anyrt::AnyRuntime::from_name(name),
-        None => anyrt::AnyRuntime::from_env(),
-    }
-    .map_err(|e| e.to_string())?;
-    Ok(program.run(rt))
-}
+//! What the examples share: running a program on the backend chosen at run time, and tiny
+//! argument parsing.
 
 /// Command-line options: `--name value` pairs and bare `--flag`s.
 pub(crate) struct Args {
@@ -130,14 +105,23 @@ impl EchoOptions {
     }
 }
 
-/// Runs `program` on the options' backend; exits with a message if it cannot or fails.
-pub(crate) fn run_echo<P: Program<Output = std::io::Result<()>>>(
+/// Runs `program` on the backend called `backend` (without one: the one `ANYRT_BACKEND`
+/// names, or the default), chosen at run time through `anyrt::AnyRuntime`; exits with a
+/// message if it cannot start or the program fails.
+pub(crate) fn run_echo(
     backend: Option<&str>,
-    program: P,
+    program: impl FnOnce(anyrt::AnyRuntime) -> std::io::Result<()>,
 ) {
-    match with_backend(backend, program) {
-        Err(e) => fail(&e),
-        Ok(Err(e)) => fail(&format!("echo failed: {e}")),
-        Ok(Ok(())) => {}
+    let rt = match backend {
+        Some(name) => anyrt::AnyRuntime::from_name(name),
+        None => anyrt::AnyRuntime::from_env(),
+    };
+    match rt {
+        Err(e) => fail(&e.to_string()),
+        Ok(rt) => {
+            if let Err(e) = program(rt) {
+                fail(&format!("echo failed: {e}"));
+            }
+        }
     }
 }
