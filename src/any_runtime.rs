@@ -157,6 +157,12 @@ impl Runtime for AnyRuntime {
     type TcpListener = AnyTcpListener;
     type TcpStream = AnyTcpStream;
     type UdpSocket = AnyUdpSocket;
+    #[cfg(unix)]
+    type UnixListener = anyrt_core::dynamic::AnyUnixListener;
+    #[cfg(unix)]
+    type UnixStream = anyrt_core::dynamic::AnyUnixStream;
+    #[cfg(unix)]
+    type UnixDatagram = anyrt_core::dynamic::AnyUnixDatagram;
 
     fn name(&self) -> &'static str {
         self.inner.dyn_name()
@@ -248,5 +254,37 @@ impl Runtime for AnyRuntime {
 
     fn udp_socket_from_std(&self, socket: std::net::UdpSocket) -> io::Result<AnyUdpSocket> {
         self.inner.dyn_udp_socket_from_std(socket)
+    }
+
+    #[cfg(unix)]
+    fn unix_connect<P: AsRef<std::path::Path>>(
+        &self,
+        path: P,
+    ) -> impl Future<Output = io::Result<anyrt_core::dynamic::AnyUnixStream>> + Send + use<P> {
+        self.inner.dyn_unix_connect(path.as_ref().to_path_buf())
+    }
+
+    #[cfg(unix)]
+    fn unix_listener_from_std(
+        &self,
+        listener: std::os::unix::net::UnixListener,
+    ) -> io::Result<anyrt_core::dynamic::AnyUnixListener> {
+        self.inner.dyn_unix_listener_from_std(listener)
+    }
+
+    #[cfg(unix)]
+    fn unix_stream_from_std(
+        &self,
+        stream: std::os::unix::net::UnixStream,
+    ) -> io::Result<anyrt_core::dynamic::AnyUnixStream> {
+        self.inner.dyn_unix_stream_from_std(stream)
+    }
+
+    #[cfg(unix)]
+    fn unix_datagram_from_std(
+        &self,
+        socket: std::os::unix::net::UnixDatagram,
+    ) -> io::Result<anyrt_core::dynamic::AnyUnixDatagram> {
+        self.inner.dyn_unix_datagram_from_std(socket)
     }
 }

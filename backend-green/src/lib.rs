@@ -126,8 +126,12 @@ mod source;
 mod spawn;
 mod start;
 mod time;
+#[cfg(unix)]
+mod unix;
 
 pub use net::{TcpListener, TcpStream, UdpSocket};
 pub use runtime::{Builder, DEFAULT_STACK_SIZE, Green};
 pub use spawn::{GreenHandle, JoinHandle};
 pub use time::Sleep;
+#[cfg(unix)]
+pub use unix::{UnixDatagram, UnixListener, UnixStream};

@@ -192,6 +192,12 @@ impl Runtime for Green {
     type TcpListener = TcpListener;
     type TcpStream = TcpStream;
     type UdpSocket = UdpSocket;
+    #[cfg(unix)]
+    type UnixListener = crate::unix::UnixListener;
+    #[cfg(unix)]
+    type UnixStream = crate::unix::UnixStream;
+    #[cfg(unix)]
+    type UnixDatagram = crate::unix::UnixDatagram;
 
     fn name(&self) -> &'static str {
         "green"
@@ -264,5 +270,38 @@ impl Runtime for Green {
 
     fn udp_socket_from_std(&self, socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
         UdpSocket::from_std(socket)
+    }
+
+    #[cfg(unix)]
+    fn unix_connect<P: AsRef<std::path::Path>>(
+        &self,
+        path: P,
+    ) -> impl Future<Output = io::Result<crate::unix::UnixStream>> + Send + use<P> {
+        let path = path.as_ref().to_path_buf();
+        async move { crate::unix::UnixStream::connect(&path).await }
+    }
+
+    #[cfg(unix)]
+    fn unix_listener_from_std(
+        &self,
+        listener: std::os::unix::net::UnixListener,
+    ) -> io::Result<crate::unix::UnixListener> {
+        crate::unix::UnixListener::from_std(listener)
+    }
+
+    #[cfg(unix)]
+    fn unix_stream_from_std(
+        &self,
+        stream: std::os::unix::net::UnixStream,
+    ) -> io::Result<crate::unix::UnixStream> {
+        crate::unix::UnixStream::from_std(stream)
+    }
+
+    #[cfg(unix)]
+    fn unix_datagram_from_std(
+        &self,
+        socket: std::os::unix::net::UnixDatagram,
+    ) -> io::Result<crate::unix::UnixDatagram> {
+        crate::unix::UnixDatagram::from_std(socket)
     }
 }

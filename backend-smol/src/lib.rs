@@ -19,8 +19,12 @@ mod net;
 mod runtime;
 mod spawn;
 mod time;
+#[cfg(unix)]
+mod unix;
 
 pub use net::{TcpListener, TcpStream, UdpSocket};
 pub use runtime::{Builder, Smol};
 pub use spawn::JoinHandle;
 pub use time::Sleep;
+#[cfg(unix)]
+pub use unix::{UnixDatagram, UnixListener, UnixStream};

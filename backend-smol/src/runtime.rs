@@ -216,6 +216,12 @@ impl Runtime for Smol {
     type TcpListener = TcpListener;
     type TcpStream = TcpStream;
     type UdpSocket = UdpSocket;
+    #[cfg(unix)]
+    type UnixListener = crate::unix::UnixListener;
+    #[cfg(unix)]
+    type UnixStream = crate::unix::UnixStream;
+    #[cfg(unix)]
+    type UnixDatagram = crate::unix::UnixDatagram;
 
     fn name(&self) -> &'static str {
         "smol"
@@ -332,5 +338,38 @@ impl Runtime for Smol {
 
     fn udp_socket_from_std(&self, socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
         Ok(UdpSocket::new(Async::new(socket)?))
+    }
+
+    #[cfg(unix)]
+    fn unix_connect<P: AsRef<std::path::Path>>(
+        &self,
+        path: P,
+    ) -> impl Future<Output = io::Result<crate::unix::UnixStream>> + Send + use<P> {
+        let path = path.as_ref().to_path_buf();
+        async move { crate::unix::UnixStream::connect(&path).await }
+    }
+
+    #[cfg(unix)]
+    fn unix_listener_from_std(
+        &self,
+        listener: std::os::unix::net::UnixListener,
+    ) -> io::Result<crate::unix::UnixListener> {
+        Ok(crate::unix::UnixListener::new(Async::new(listener)?))
+    }
+
+    #[cfg(unix)]
+    fn unix_stream_from_std(
+        &self,
+        stream: std::os::unix::net::UnixStream,
+    ) -> io::Result<crate::unix::UnixStream> {
+        Ok(crate::unix::UnixStream::new(Async::new(stream)?))
+    }
+
+    #[cfg(unix)]
+    fn unix_datagram_from_std(
+        &self,
+        socket: std::os::unix::net::UnixDatagram,
+    ) -> io::Result<crate::unix::UnixDatagram> {
+        Ok(crate::unix::UnixDatagram::new(Async::new(socket)?))
     }
 }

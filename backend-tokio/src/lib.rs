@@ -21,7 +21,11 @@
 mod net;
 mod runtime;
 mod spawn;
+#[cfg(unix)]
+mod unix;
 
 pub use net::{TcpListener, TcpStream, UdpSocket};
 pub use runtime::{Builder, Tokio};
 pub use spawn::{JoinHandle, TaskHandle};
+#[cfg(unix)]
+pub use unix::{UnixDatagram, UnixListener, UnixStream};

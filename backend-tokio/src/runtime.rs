@@ -197,6 +197,12 @@ impl Runtime for Tokio {
     type TcpListener = TcpListener;
     type TcpStream = TcpStream;
     type UdpSocket = UdpSocket;
+    #[cfg(unix)]
+    type UnixListener = crate::unix::UnixListener;
+    #[cfg(unix)]
+    type UnixStream = crate::unix::UnixStream;
+    #[cfg(unix)]
+    type UnixDatagram = crate::unix::UnixDatagram;
 
     fn name(&self) -> &'static str {
         "tokio"
@@ -302,5 +308,45 @@ impl Runtime for Tokio {
         let _guard = self.inner.handle.enter();
         socket.set_nonblocking(true)?;
         Ok(UdpSocket::new(tokio::net::UdpSocket::from_std(socket)?))
+    }
+
+    #[cfg(unix)]
+    fn unix_connect<P: AsRef<std::path::Path>>(
+        &self,
+        path: P,
+    ) -> impl Future<Output = io::Result<crate::unix::UnixStream>> + Send + use<P> {
+        let path = path.as_ref().to_path_buf();
+        self.in_context(async move { crate::unix::UnixStream::connect(&path).await })
+    }
+
+    #[cfg(unix)]
+    fn unix_listener_from_std(
+        &self,
+        listener: std::os::unix::net::UnixListener,
+    ) -> io::Result<crate::unix::UnixListener> {
+        let _guard = self.inner.handle.enter();
+        listener.set_nonblocking(true)?;
+        let l = tokio::net::UnixListener::from_std(listener)?;
+        Ok(crate::unix::UnixListener::new(l, self.inner.handle.clone()))
+    }
+
+    #[cfg(unix)]
+    fn unix_stream_from_std(
+        &self,
+        stream: std::os::unix::net::UnixStream,
+    ) -> io::Result<crate::unix::UnixStream> {
+        let _guard = self.inner.handle.enter();
+        stream.set_nonblocking(true)?;
+        Ok(crate::unix::UnixStream::new(tokio::net::UnixStream::from_std(stream)?))
+    }
+
+    #[cfg(unix)]
+    fn unix_datagram_from_std(
+        &self,
+        socket: std::os::unix::net::UnixDatagram,
+    ) -> io::Result<crate::unix::UnixDatagram> {
+        let _guard = self.inner.handle.enter();
+        socket.set_nonblocking(true)?;
+        Ok(crate::unix::UnixDatagram::new(tokio::net::UnixDatagram::from_std(socket)?))
     }
 }

@@ -29,6 +29,12 @@ impl Runtime for Wrapped {
     type TcpListener = <Tokio as Runtime>::TcpListener;
     type TcpStream = <Tokio as Runtime>::TcpStream;
     type UdpSocket = <Tokio as Runtime>::UdpSocket;
+    #[cfg(unix)]
+    type UnixListener = <Tokio as Runtime>::UnixListener;
+    #[cfg(unix)]
+    type UnixStream = <Tokio as Runtime>::UnixStream;
+    #[cfg(unix)]
+    type UnixDatagram = <Tokio as Runtime>::UnixDatagram;
 
     fn name(&self) -> &'static str {
         "wrapped-tokio"
@@ -108,6 +114,38 @@ impl Runtime for Wrapped {
 
     fn udp_socket_from_std(&self, socket: std::net::UdpSocket) -> io::Result<Self::UdpSocket> {
         self.0.udp_socket_from_std(socket)
+    }
+
+    #[cfg(unix)]
+    fn unix_connect<P: AsRef<std::path::Path>>(
+        &self,
+        path: P,
+    ) -> impl Future<Output = io::Result<Self::UnixStream>> + Send + use<P> {
+        self.0.unix_connect(path)
+    }
+
+    #[cfg(unix)]
+    fn unix_listener_from_std(
+        &self,
+        listener: std::os::unix::net::UnixListener,
+    ) -> io::Result<Self::UnixListener> {
+        self.0.unix_listener_from_std(listener)
+    }
+
+    #[cfg(unix)]
+    fn unix_stream_from_std(
+        &self,
+        stream: std::os::unix::net::UnixStream,
+    ) -> io::Result<Self::UnixStream> {
+        self.0.unix_stream_from_std(stream)
+    }
+
+    #[cfg(unix)]
+    fn unix_datagram_from_std(
+        &self,
+        socket: std::os::unix::net::UnixDatagram,
+    ) -> io::Result<Self::UnixDatagram> {
+        self.0.unix_datagram_from_std(socket)
     }
 }
 

@@ -5,7 +5,8 @@
 //! `DynRuntime` can: its futures are boxed (hand-boxed [`BoxFuture`]s, no `async-trait`:
 //! the same boxes, without a macro between the reader and the signatures), a spawned task's
 //! output travels as `Box<dyn Any + Send>`, and its sockets are [`AnyTcpStream`],
-//! [`AnyTcpListener`] and [`AnyUdpSocket`]. Every `Runtime` is a `DynRuntime` (a blanket
+//! [`AnyTcpListener`] and [`AnyUdpSocket`] (and on Unix `AnyUnixStream`,
+//! `AnyUnixListener`, `AnyUnixDatagram`). Every `Runtime` is a `DynRuntime` (a blanket
 //! implementation); the `anyrt` facade's `AnyRuntime` wraps an `Arc<dyn DynRuntime>` and is
 //! a `Runtime` again, so generic code accepts it.
 //!
@@ -35,6 +36,11 @@ use std::time::{Duration, Instant};
 
 use crate::net::{AddrQuery, TcpListener, TcpStream, UdpSocket};
 use crate::{JoinHandle, Runtime};
+
+#[cfg(unix)]
+mod unix;
+#[cfg(unix)]
+pub use unix::{AnyUnixDatagram, AnyUnixListener, AnyUnixStream};
 
 /// A boxed, `Send` future: what [`DynRuntime`]'s async methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -93,6 +99,30 @@ pub trait DynRuntime: Send + Sync + 'static {
     fn dyn_tcp_stream_from_std(&self, stream: std::net::TcpStream) -> io::Result<AnyTcpStream>;
     /// [`Runtime::udp_socket_from_std`].
     fn dyn_udp_socket_from_std(&self, socket: std::net::UdpSocket) -> io::Result<AnyUdpSocket>;
+    /// [`Runtime::unix_connect`], its future boxed.
+    #[cfg(unix)]
+    fn dyn_unix_connect(
+        &self,
+        path: std::path::PathBuf,
+    ) -> BoxFuture<'static, io::Result<AnyUnixStream>>;
+    /// [`Runtime::unix_listener_from_std`].
+    #[cfg(unix)]
+    fn dyn_unix_listener_from_std(
+        &self,
+        listener: std::os::unix::net::UnixListener,
+    ) -> io::Result<AnyUnixListener>;
+    /// [`Runtime::unix_stream_from_std`].
+    #[cfg(unix)]
+    fn dyn_unix_stream_from_std(
+        &self,
+        stream: std::os::unix::net::UnixStream,
+    ) -> io::Result<AnyUnixStream>;
+    /// [`Runtime::unix_datagram_from_std`].
+    #[cfg(unix)]
+    fn dyn_unix_datagram_from_std(
+        &self,
+        socket: std::os::unix::net::UnixDatagram,
+    ) -> io::Result<AnyUnixDatagram>;
     /// The runtime itself, to downcast to its concrete type (to call its `shutdown`, say).
     fn dyn_as_any(&self) -> &dyn Any;
 }
@@ -162,6 +192,39 @@ impl<R: Runtime> DynRuntime for R {
 
     fn dyn_udp_socket_from_std(&self, socket: std::net::UdpSocket) -> io::Result<AnyUdpSocket> {
         Ok(AnyUdpSocket::new(self.udp_socket_from_std(socket)?))
+    }
+
+    #[cfg(unix)]
+    fn dyn_unix_connect(
+        &self,
+        path: std::path::PathBuf,
+    ) -> BoxFuture<'static, io::Result<AnyUnixStream>> {
+        let connected = self.unix_connect(path);
+        Box::pin(async move { Ok(AnyUnixStream::new(connected.await?)) })
+    }
+
+    #[cfg(unix)]
+    fn dyn_unix_listener_from_std(
+        &self,
+        listener: std::os::unix::net::UnixListener,
+    ) -> io::Result<AnyUnixListener> {
+        Ok(AnyUnixListener::new(self.unix_listener_from_std(listener)?))
+    }
+
+    #[cfg(unix)]
+    fn dyn_unix_stream_from_std(
+        &self,
+        stream: std::os::unix::net::UnixStream,
+    ) -> io::Result<AnyUnixStream> {
+        Ok(AnyUnixStream::new(self.unix_stream_from_std(stream)?))
+    }
+
+    #[cfg(unix)]
+    fn dyn_unix_datagram_from_std(
+        &self,
+        socket: std::os::unix::net::UnixDatagram,
+    ) -> io::Result<AnyUnixDatagram> {
+        Ok(AnyUnixDatagram::new(self.unix_datagram_from_std(socket)?))
     }
 
     fn dyn_as_any(&self) -> &dyn Any {

@@ -37,6 +37,15 @@ pub trait Runtime: Clone + Send + Sync + Unpin + std::fmt::Debug + 'static {
     type TcpStream: TcpStream;
     /// This backend's UDP socket.
     type UdpSocket: UdpSocket;
+    /// This backend's Unix stream listener.
+    #[cfg(unix)]
+    type UnixListener: crate::net::UnixListener<Stream = Self::UnixStream>;
+    /// This backend's Unix stream socket.
+    #[cfg(unix)]
+    type UnixStream: crate::net::UnixStream;
+    /// This backend's Unix datagram socket.
+    #[cfg(unix)]
+    type UnixDatagram: crate::net::UnixDatagram;
 
     /// The backend's name, short and lower-case (`"tokio"`, say): for messages and test
     /// names.
@@ -353,6 +362,188 @@ pub trait Runtime: Clone + Send + Sync + Unpin + std::fmt::Debug + 'static {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     fn udp_socket_from_std(&self, socket: std::net::UdpSocket) -> io::Result<Self::UdpSocket>;
+
+    /// Binds a Unix stream listener at `path` (backlog 1024). On Linux a path starting with
+    /// a NUL byte names an abstract address. Binding does not block, so this is not async
+    /// (as in tokio and std).
+    ///
+    /// # Errors
+    ///
+    /// `AddrInUse` when a file is already at `path` (a listener's socket file stays after
+    /// the listener is dropped: remove it first), `NotFound` when its directory is missing,
+    /// `InvalidInput` when the path is too long for a socket address.
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    ///
+    /// let dir = std::env::temp_dir().join(format!("anyrt-doc-unix-listen-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let listener = rt.unix_listen(dir.join("s.sock"))?;
+    /// let again = rt.unix_listen(dir.join("s.sock")).unwrap_err();
+    /// assert_eq!(again.kind(), std::io::ErrorKind::AddrInUse);
+    /// # drop(listener);
+    /// std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[cfg(unix)]
+    fn unix_listen<P: AsRef<std::path::Path>>(&self, path: P) -> io::Result<Self::UnixListener> {
+        self.unix_listener_from_std(crate::backend::bind_unix_listener(path.as_ref())?)
+    }
+
+    /// Connects to the Unix stream listener at `path` (a leading NUL byte: an abstract
+    /// address on Linux). The future does not borrow the runtime.
+    ///
+    /// # Errors
+    ///
+    /// `NotFound` when nothing is at `path`, `ConnectionRefused` when the file there has no
+    /// listener behind it, `WouldBlock` when the listener's backlog is full (as tokio).
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let err = rt.block_on(rt.unix_connect("/nonexistent/anyrt.sock")).unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    /// ```
+    #[cfg(unix)]
+    fn unix_connect<P: AsRef<std::path::Path>>(
+        &self,
+        path: P,
+    ) -> impl Future<Output = io::Result<Self::UnixStream>> + Send + use<Self, P>;
+
+    /// A connected pair of Unix stream sockets (`socketpair`).
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    /// use anyrt_core::net::UnixStream;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let (a, _b) = rt.block_on(async { rt.unix_stream_pair() })?;
+    /// assert!(a.peer_addr()?.is_unnamed());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[cfg(unix)]
+    fn unix_stream_pair(&self) -> io::Result<(Self::UnixStream, Self::UnixStream)> {
+        let (a, b) = std::os::unix::net::UnixStream::pair()?;
+        Ok((self.unix_stream_from_std(a)?, self.unix_stream_from_std(b)?))
+    }
+
+    /// Binds a Unix datagram socket at `path` (a leading NUL byte: an abstract address on
+    /// Linux). Errors as [`unix_listen`](Runtime::unix_listen)'s.
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    /// use anyrt_core::net::UnixDatagram;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let name = format!("\0anyrt-doc-dgram-bind-{}", std::process::id());
+    /// let socket = rt.block_on(async { rt.unix_datagram_bind(&name) })?;
+    /// assert!(socket.local_addr()?.as_pathname().is_none());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[cfg(unix)]
+    fn unix_datagram_bind<P: AsRef<std::path::Path>>(
+        &self,
+        path: P,
+    ) -> io::Result<Self::UnixDatagram> {
+        self.unix_datagram_from_std(crate::backend::bind_unix_datagram(path.as_ref())?)
+    }
+
+    /// A Unix datagram socket bound to no address: it can send to bound sockets, and
+    /// receive once connected.
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    /// use anyrt_core::net::UnixDatagram;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let socket = rt.block_on(async { rt.unix_datagram_unbound() })?;
+    /// assert!(socket.local_addr()?.is_unnamed());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[cfg(unix)]
+    fn unix_datagram_unbound(&self) -> io::Result<Self::UnixDatagram> {
+        self.unix_datagram_from_std(std::os::unix::net::UnixDatagram::unbound()?)
+    }
+
+    /// A connected pair of Unix datagram sockets (`socketpair`).
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    /// use anyrt_core::net::UnixDatagram;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// rt.block_on(async {
+    ///     let (a, b) = rt.unix_datagram_pair()?;
+    ///     b.send(b"hi").await?;
+    ///     assert_eq!(a.recv(&mut [0; 4]).await?, 2);
+    ///     Ok::<(), std::io::Error>(())
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[cfg(unix)]
+    fn unix_datagram_pair(&self) -> io::Result<(Self::UnixDatagram, Self::UnixDatagram)> {
+        let (a, b) = std::os::unix::net::UnixDatagram::pair()?;
+        Ok((self.unix_datagram_from_std(a)?, self.unix_datagram_from_std(b)?))
+    }
+
+    /// Registers a std Unix listener (bound by hand, or inherited from systemd) with this
+    /// runtime; it is put in non-blocking mode.
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    /// use anyrt_core::net::UnixListener;
+    ///
+    /// let name = format!("\0anyrt-doc-unix-from-std-{}", std::process::id());
+    /// let addr = <std::os::unix::net::SocketAddr as std::os::linux::net::SocketAddrExt>::from_abstract_name(&name[1..])?;
+    /// let std_listener = std::os::unix::net::UnixListener::bind_addr(&addr)?;
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let listener = rt.block_on(async { rt.unix_listener_from_std(std_listener) })?;
+    /// assert!(listener.local_addr()?.as_pathname().is_none());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[cfg(unix)]
+    fn unix_listener_from_std(
+        &self,
+        listener: std::os::unix::net::UnixListener,
+    ) -> io::Result<Self::UnixListener>;
+
+    /// Registers a connected std Unix stream with this runtime (non-blocking mode).
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    /// use anyrt_core::net::UnixStream;
+    ///
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let a = rt.block_on(async { rt.unix_stream_from_std(a) })?;
+    /// assert!(a.local_addr()?.is_unnamed());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[cfg(unix)]
+    fn unix_stream_from_std(
+        &self,
+        stream: std::os::unix::net::UnixStream,
+    ) -> io::Result<Self::UnixStream>;
+
+    /// Registers a std Unix datagram socket with this runtime (non-blocking mode).
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    /// use anyrt_core::net::UnixDatagram;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let socket = std::os::unix::net::UnixDatagram::unbound()?;
+    /// let socket = rt.block_on(async { rt.unix_datagram_from_std(socket) })?;
+    /// assert!(socket.local_addr()?.is_unnamed());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[cfg(unix)]
+    fn unix_datagram_from_std(
+        &self,
+        socket: std::os::unix::net::UnixDatagram,
+    ) -> io::Result<Self::UnixDatagram>;
 }
 
 /// Timers built once, generically, on [`Runtime::sleep`]; implemented for every runtime.

@@ -3,15 +3,21 @@
 //! Backends implement [`TcpListener`], [`TcpStream`] and [`UdpSocket`]; users reach them
 //! through [`Runtime::tcp_listen`](crate::Runtime::tcp_listen),
 //! [`Runtime::tcp_connect`](crate::Runtime::tcp_connect) and
-//! [`Runtime::udp_bind`](crate::Runtime::udp_bind).
+//! [`Runtime::udp_bind`](crate::Runtime::udp_bind). On Unix, [`UnixListener`],
+//! [`UnixStream`] and [`UnixDatagram`] the same way, through
+//! [`Runtime::unix_listen`](crate::Runtime::unix_listen) and its neighbours.
 
 mod addr;
 mod split;
 mod traits;
+#[cfg(unix)]
+mod unix;
 
 pub use addr::{AddrQuery, Addrs, ToSocketAddrs};
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
 pub use traits::{AsSocket, TcpListener, TcpStream, UdpSocket};
+#[cfg(unix)]
+pub use unix::{UnixDatagram, UnixListener, UnixStream};
 
 /// How [`RuntimeExt::tcp_listen_with`](crate::RuntimeExt::tcp_listen_with) binds a
 /// listener. The default is what [`Runtime::tcp_listen`](crate::Runtime::tcp_listen)
