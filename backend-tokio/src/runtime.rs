@@ -337,7 +337,9 @@ impl Runtime for Tokio {
     ) -> io::Result<crate::unix::UnixStream> {
         let _guard = self.inner.handle.enter();
         stream.set_nonblocking(true)?;
-        Ok(crate::unix::UnixStream::new(tokio::net::UnixStream::from_std(stream)?))
+        Ok(crate::unix::UnixStream::new(
+            tokio::net::UnixStream::from_std(stream)?,
+        ))
     }
 
     #[cfg(unix)]
@@ -347,6 +349,8 @@ impl Runtime for Tokio {
     ) -> io::Result<crate::unix::UnixDatagram> {
         let _guard = self.inner.handle.enter();
         socket.set_nonblocking(true)?;
-        Ok(crate::unix::UnixDatagram::new(tokio::net::UnixDatagram::from_std(socket)?))
+        Ok(crate::unix::UnixDatagram::new(
+            tokio::net::UnixDatagram::from_std(socket)?,
+        ))
     }
 }

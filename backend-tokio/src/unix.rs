@@ -274,18 +274,14 @@ impl anyrt_core::net::UnixDatagram for UnixDatagram {
     }
 
     fn send_to(&self, buf: &[u8], target: &Path) -> impl Future<Output = io::Result<usize>> + Send {
-        self.io
-            .async_io(Interest::WRITABLE, move || unix_send_to(&self.io, buf, target))
+        self.io.async_io(Interest::WRITABLE, move || {
+            unix_send_to(&self.io, buf, target)
+        })
     }
 
-    fn recv_from(
-        &self,
-        buf: &mut [u8],
-    ) -> impl Future<Output = io::Result<(usize, SocketAddr)>> + Send {
-        async move {
-            let (n, addr) = self.io.recv_from(buf).await?;
-            Ok((n, addr.into()))
-        }
+    async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let (n, addr) = self.io.recv_from(buf).await?;
+        Ok((n, addr.into()))
     }
 
     fn send(&self, buf: &[u8]) -> impl Future<Output = io::Result<usize>> + Send {

@@ -60,6 +60,11 @@ use crate::io::{AsyncReadExt, AsyncWriteExt};
 use crate::net::{self, ToSocketAddrs};
 use crate::{JoinError, JoinHandle, Runtime, RuntimeExt};
 
+#[cfg(unix)]
+mod unix;
+#[cfg(unix)]
+pub use unix::{UnixDatagram, UnixIncoming, UnixListener, UnixStream};
+
 /// Spawns `f` as an implicit thread (a coroutine on a coroutine backend, an OS thread
 /// elsewhere).
 ///
@@ -801,3 +806,5 @@ macro_rules! blocking_style_handle {
 }
 
 blocking_style_handle!(TcpListener, TcpStream, UdpSocket);
+#[cfg(unix)]
+blocking_style_handle!(UnixListener, UnixStream, UnixDatagram);

@@ -485,7 +485,10 @@ pub trait Runtime: Clone + Send + Sync + Unpin + std::fmt::Debug + 'static {
     #[cfg(unix)]
     fn unix_datagram_pair(&self) -> io::Result<(Self::UnixDatagram, Self::UnixDatagram)> {
         let (a, b) = std::os::unix::net::UnixDatagram::pair()?;
-        Ok((self.unix_datagram_from_std(a)?, self.unix_datagram_from_std(b)?))
+        Ok((
+            self.unix_datagram_from_std(a)?,
+            self.unix_datagram_from_std(b)?,
+        ))
     }
 
     /// Registers a std Unix listener (bound by hand, or inherited from systemd) with this

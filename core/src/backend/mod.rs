@@ -71,8 +71,7 @@ pub use handles::{AsyncTaskHandle, TaskOrThread, ThreadHandle};
 pub use net::{bind_tcp_listener, each_addr, resolve};
 #[cfg(unix)]
 pub use net::{
-    bind_unix_datagram, bind_unix_listener, start_unix_connect, unix_datagram_connect,
-    unix_send_to,
+    bind_unix_datagram, bind_unix_listener, start_unix_connect, unix_datagram_connect, unix_send_to,
 };
 
 use crate::{Elapsed, JoinError};

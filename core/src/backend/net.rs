@@ -82,7 +82,9 @@ pub fn bind_unix_listener(path: &std::path::Path) -> io::Result<std::os::unix::n
     let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
     socket.bind(&SockAddr::unix(path)?)?;
     socket.listen(1024)?;
-    Ok(std::os::unix::net::UnixListener::from(std::os::fd::OwnedFd::from(socket)))
+    Ok(std::os::unix::net::UnixListener::from(
+        std::os::fd::OwnedFd::from(socket),
+    ))
 }
 
 /// Binds a Unix datagram socket at `path` (a leading NUL byte: an abstract address on
@@ -99,7 +101,9 @@ pub fn bind_unix_datagram(path: &std::path::Path) -> io::Result<std::os::unix::n
     use socket2::{Domain, SockAddr, Socket, Type};
     let socket = Socket::new(Domain::UNIX, Type::DGRAM, None)?;
     socket.bind(&SockAddr::unix(path)?)?;
-    Ok(std::os::unix::net::UnixDatagram::from(std::os::fd::OwnedFd::from(socket)))
+    Ok(std::os::unix::net::UnixDatagram::from(
+        std::os::fd::OwnedFd::from(socket),
+    ))
 }
 
 /// Starts a non-blocking connect of a Unix stream socket to `path` (a leading NUL byte:

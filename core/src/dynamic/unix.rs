@@ -184,8 +184,11 @@ trait DynUnixDatagram: Send + Sync + crate::net::AsSocket + 'static {
     fn dyn_local_addr(&self) -> io::Result<SocketAddr>;
     fn dyn_peer_addr(&self) -> io::Result<SocketAddr>;
     fn dyn_connect(&self, path: &Path) -> io::Result<()>;
-    fn dyn_send_to<'a>(&'a self, buf: &'a [u8], target: &'a Path)
-    -> BoxFuture<'a, io::Result<usize>>;
+    fn dyn_send_to<'a>(
+        &'a self,
+        buf: &'a [u8],
+        target: &'a Path,
+    ) -> BoxFuture<'a, io::Result<usize>>;
     fn dyn_recv_from<'a>(
         &'a self,
         buf: &'a mut [u8],

@@ -205,8 +205,7 @@ pub trait UnixDatagram: Send + Sync + AsSocket + std::fmt::Debug + 'static {
     /// })?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    fn send_to(&self, buf: &[u8], target: &Path)
-    -> impl Future<Output = io::Result<usize>> + Send;
+    fn send_to(&self, buf: &[u8], target: &Path) -> impl Future<Output = io::Result<usize>> + Send;
 
     /// Receives a datagram and the address it came from.
     fn recv_from(
