@@ -332,3 +332,89 @@ pub fn the_direct_and_the_general_path_carry_the_same_bytes<R: Runtime>(rt: R) {
         assert_eq!(direct_calls, 0);
     }
 }
+
+/// Conformance case (unix): blocking-style Unix sockets: an echo server on a path with a
+/// thread per connection, a read timeout, a stream pair, and datagrams with their sender.
+#[cfg(unix)]
+pub fn unix_sockets_in_blocking_style<R: Runtime>(rt: R) {
+    use implicit::{UnixDatagram, UnixListener, UnixStream};
+    let dir = crate::net_unix::SocketDir::new();
+    let path = dir.path("implicit.sock");
+    let listener = UnixListener::bind(&rt, &path).unwrap();
+    assert_eq!(
+        listener.local_addr().unwrap().as_pathname(),
+        Some(path.as_path())
+    );
+    let rt2 = rt.clone();
+    drop(implicit::spawn(&rt, move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { break };
+            drop(implicit::spawn(&rt2, move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n @ 1..) = s.read(&mut buf) {
+                    if s.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            }));
+        }
+    }));
+    let clients: Vec<_> = (0..20u8)
+        .map(|c| {
+            let rt2 = rt.clone();
+            let path = path.clone();
+            implicit::spawn(&rt, move || {
+                let mut s = UnixStream::connect(&rt2, &path).unwrap();
+                let mut reader = BufReader::new(UnixStream::from_async(
+                    &rt2,
+                    // A second connection checks `from_async` and keeps the first for writing.
+                    rt2.block_on(rt2.unix_connect(&path)).unwrap(),
+                ));
+                let other = reader.get_ref().peer_addr().unwrap();
+                assert_eq!(other.as_pathname(), Some(path.as_path()));
+                for round in 0..10u8 {
+                    let line = format!("client {c} round {round}\n");
+                    s.write_all(line.as_bytes()).unwrap();
+                    let mut back = vec![0u8; line.len()];
+                    s.read_exact(&mut back).unwrap();
+                    assert_eq!(back, line.as_bytes());
+                    reader.get_mut().write_all(line.as_bytes()).unwrap();
+                    let mut got = String::new();
+                    reader.read_line(&mut got).unwrap();
+                    assert_eq!(got, line);
+                }
+                assert!(s.local_addr().unwrap().is_unnamed());
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+
+    let (mut a, mut b) = UnixStream::pair(&rt).unwrap();
+    a.set_read_timeout(Some(ms(50))).unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 8];
+    assert_eq!(a.read(&mut buf).unwrap_err().kind(), ErrorKind::TimedOut);
+    assert!(started.elapsed() >= ms(45));
+    assert_eq!(a.read_timeout().unwrap(), Some(ms(50)));
+    b.write_all(b"pair").unwrap();
+    b.shutdown(Shutdown::Write).unwrap();
+    let mut got = Vec::new();
+    a.read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"pair");
+
+    let d_path = dir.path("dgram.sock");
+    let d = UnixDatagram::bind(&rt, &d_path).unwrap();
+    let u = UnixDatagram::unbound(&rt).unwrap();
+    u.send_to(b"hello", &d_path).unwrap();
+    let (n, from) = d.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"hello");
+    assert!(from.is_unnamed());
+    let (p, q) = UnixDatagram::pair(&rt).unwrap();
+    p.send(b"one").unwrap();
+    p.send(b"two").unwrap();
+    assert_eq!(q.recv(&mut buf).unwrap(), 3);
+    assert_eq!(q.recv(&mut buf).unwrap(), 3);
+    assert_eq!(&buf[..3], b"two");
+}

@@ -17,10 +17,10 @@
 //! runtime is only dropped). Each test runs on a thread of its own and fails after 60 s
 //! instead of hanging (see [`testing`]).
 //!
-//! The cases (69 of them) cover spawning, joining, aborting and panics
+//! The cases (77 of them on Unix, 69 elsewhere) cover spawning, joining, aborting and panics
 //! ([`rt_spawn`]), task sets and cancellation ([`structured`]), stack use
-//! ([`rt_stack`]), timers ([`time_sleep`]), TCP ([`net_tcp`]) and
-//! UDP ([`net_udp`]) sockets, runtime-agnostic channels ([`sync_channels`]) and
+//! ([`rt_stack`]), timers ([`time_sleep`]), TCP ([`net_tcp`]),
+//! UDP ([`net_udp`]) and Unix (`net_unix`, on Unix) sockets, runtime-agnostic channels ([`sync_channels`]) and
 //! blocking-style code ([`implicit`]). Each body can also be called on its own:
 //!
 //! ```
@@ -38,6 +38,8 @@ pub use anyrt_core::backend::testing;
 pub mod implicit;
 pub mod net_tcp;
 pub mod net_udp;
+#[cfg(unix)]
+pub mod net_unix;
 pub mod rt_spawn;
 pub mod rt_stack;
 pub mod structured;
@@ -100,6 +102,8 @@ macro_rules! suite {
             $crate::suite!(@case async, implicit, blocking_calls_inside_async_tasks, ($rt), ($make), ($stop));
             $crate::suite!(@case implicit, implicit, a_stream_moves_from_a_plain_thread_to_an_implicit_thread, ($rt), ($make), ($stop));
             $crate::suite!(@case implicit, implicit, the_direct_and_the_general_path_carry_the_same_bytes, ($rt), ($make), ($stop));
+            #[cfg(unix)]
+            $crate::suite!(@case implicit, implicit, unix_sockets_in_blocking_style, ($rt), ($make), ($stop));
         }
         #[allow(non_snake_case)]
         mod net_tcp {
@@ -133,6 +137,19 @@ macro_rules! suite {
             $crate::suite!(@case async, net_udp, send_to_and_recv_from, ($rt), ($make), ($stop));
             $crate::suite!(@case async, net_udp, connected_send_and_recv, ($rt), ($make), ($stop));
             $crate::suite!(@case async, net_udp, recv_waits_without_blocking_others, ($rt), ($make), ($stop));
+        }
+        #[cfg(unix)]
+        #[allow(non_snake_case)]
+        mod net_unix {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::suite!(@case async, net_unix, echo_over_a_path_socket, ($rt), ($make), ($stop));
+            $crate::suite!(@case async, net_unix, half_close, ($rt), ($make), ($stop));
+            $crate::suite!(@case async, net_unix, stream_pair, ($rt), ($make), ($stop));
+            $crate::suite!(@case async, net_unix, path_cleanup_and_errors, ($rt), ($make), ($stop));
+            $crate::suite!(@case async, net_unix, abstract_names, ($rt), ($make), ($stop));
+            $crate::suite!(@case async, net_unix, datagrams, ($rt), ($make), ($stop));
+            $crate::suite!(@case async, net_unix, unix_sockets_are_taken_over_from_std, ($rt), ($make), ($stop));
         }
         #[allow(non_snake_case)]
         mod rt_spawn {

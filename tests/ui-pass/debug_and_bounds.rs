@@ -11,6 +11,12 @@ struct Conn<R: Runtime> {
     listener: R::TcpListener,
     stream: R::TcpStream,
     socket: R::UdpSocket,
+    #[cfg(unix)]
+    unix_listener: R::UnixListener,
+    #[cfg(unix)]
+    unix_stream: R::UnixStream,
+    #[cfg(unix)]
+    unix_datagram: R::UnixDatagram,
     task: R::JoinHandle<()>,
     other: R::JoinHandle<NotDebug>,
 }
@@ -23,6 +29,16 @@ fn bounds<R: Runtime>(conn: &Conn<R>) -> String {
     sync::<R::Sleep>();
     unpin::<R>();
     format!("{conn:?}")
+}
+
+/// A socket future owns what it needs: it can be spawned, as with tokio.
+#[cfg(unix)]
+#[allow(dead_code)]
+fn spawn_a_connect<R: Runtime>(
+    rt: &R,
+    path: std::path::PathBuf,
+) -> R::JoinHandle<std::io::Result<R::UnixStream>> {
+    rt.spawn(rt.unix_connect(path))
 }
 
 fn main() {}
