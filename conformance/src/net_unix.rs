@@ -91,7 +91,6 @@ pub async fn echo_over_a_path_socket<R: Runtime>(rt: R) {
     let sock = socket2::SockRef::from(&stream);
     sock.set_send_buffer_size(64 * 1024).unwrap();
     assert!(sock.send_buffer_size().unwrap() >= 64 * 1024);
-    drop(sock);
 
     let data = pattern(256 * 1024, 3);
     let expected = data.clone();
