@@ -68,33 +68,62 @@ pub mod sync {
     pub use event_listener::Event;
 }
 
-/// Combining futures, from futures-lite: [`zip`](future::zip) and
-/// [`try_zip`](future::try_zip) run two to completion (`join!`, `try_join!`),
-/// [`or`](future::or) and [`race`](future::race) take the first (`select!`), and
-/// [`FutureExt`](future::FutureExt) adds `.or()`, `.race()`, `.boxed()`, `.catch_unwind()`.
+/// Combining futures.
+///
+/// * From futures-lite: [`zip`](future::zip) and [`try_zip`](future::try_zip) run two to
+///   completion, [`or`](future::or) and [`race`](future::race) take the first, and
+///   [`FutureExt`](future::FutureExt) adds `.or()`, `.race()`, `.boxed()`, `.catch_unwind()`.
+/// * From futures-util, the macros: [`join!`](future::join) and
+///   [`try_join!`](future::try_join) for any number of futures, and
+///   [`select!`](future::select) / [`select_biased!`](future::select_biased), whose
+///   branches must be [`FusedFuture`](future::FusedFuture)s: every runtime's `Sleep`, a
+///   [`Timeout`] and an interval's
+///   [`Tick`](anyrt_core::time::Tick) are; any other future becomes one with
+///   [`fuse`](future::fuse).
 ///
 /// ```
 /// # #[cfg(feature = "tokio")] {
 /// use anyrt::Runtime;
+/// use anyrt::future::{fuse, join, select};
 /// use std::time::Duration;
 ///
 /// let rt = anyrt::Tokio::new();
-/// let (a, b) = rt.block_on(anyrt::future::zip(async { 1 }, async { 2 }));
-/// assert_eq!(a + b, 3);
-/// let first = rt.block_on(anyrt::future::or(
-///     async {
-///         rt.sleep(Duration::from_secs(60)).await;
-///         "slow"
-///     },
-///     async { "fast" },
-/// ));
-/// assert_eq!(first, "fast");
+/// rt.block_on(async {
+///     let (a, b, c) = join!(async { 1 }, async { 2 }, async { 3 });
+///     assert_eq!(a + b + c, 6);
+///
+///     let (tx, rx) = anyrt::sync::channel::bounded::<&str>(1);
+///     tx.send("message").await.unwrap();
+///     let mut timer = std::pin::pin!(rt.sleep(Duration::from_secs(60)));
+///     let mut recv = std::pin::pin!(fuse(rx.recv()));
+///     let got = select! {
+///         () = timer => "timed out",
+///         m = recv => m.unwrap(),
+///     };
+///     assert_eq!(got, "message");
+/// });
 /// # }
 /// ```
 pub mod future {
     pub use futures_lite::future::{
         FutureExt, or, pending, poll_fn, race, ready, try_zip, yield_now, zip,
     };
+    pub use futures_util::future::{Fuse, FusedFuture};
+    pub use futures_util::{join, select, select_biased, try_join};
+
+    /// Makes `future` a [`FusedFuture`] (it stays pending once it has completed), so it
+    /// can be a branch of [`select!`]. futures-util's `FutureExt::fuse`, as a function so
+    /// that it does not clash with futures-lite's [`FutureExt`].
+    ///
+    /// ```
+    /// use anyrt::future::{FusedFuture, fuse};
+    ///
+    /// let f = fuse(async { 1 });
+    /// assert!(!f.is_terminated());
+    /// ```
+    pub fn fuse<F: std::future::Future>(future: F) -> Fuse<F> {
+        futures_util::FutureExt::fuse(future)
+    }
 }
 pub use anyrt_macros::{main, test};
 

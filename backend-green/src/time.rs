@@ -21,6 +21,7 @@ use crate::poll_loop::{TaskLoop, TimerKey, lock, next_timer_id, same_loop, with_
 pub struct Sleep {
     deadline: Option<Instant>,
     reg: Registration,
+    done: bool,
 }
 
 #[derive(Debug)]
@@ -39,6 +40,7 @@ impl Sleep {
             // `None`: beyond what `Instant` can hold, so never.
             deadline: Instant::now().checked_add(duration),
             reg: Registration::None,
+            done: false,
         }
     }
 
@@ -46,6 +48,7 @@ impl Sleep {
         Sleep {
             deadline: Some(deadline),
             reg: Registration::None,
+            done: false,
         }
     }
 
@@ -68,8 +71,9 @@ impl Future for Sleep {
         let Some(deadline) = self.deadline else {
             return Poll::Pending;
         };
-        if Instant::now() >= deadline {
+        if self.done || Instant::now() >= deadline {
             self.unregister();
+            self.done = true;
             return Poll::Ready(());
         }
         let this = &mut *self;
@@ -178,6 +182,13 @@ impl Timers {
             }
             put(entry.remove());
         }
+    }
+}
+
+/// Complete once it has returned `Ready`, so it works in `futures::select!`.
+impl anyrt_core::time::FusedFuture for Sleep {
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }
 

@@ -10,6 +10,7 @@ use async_io::Timer;
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Sleep {
     timer: Timer,
+    done: bool,
 }
 
 impl Sleep {
@@ -19,6 +20,7 @@ impl Sleep {
             // Beyond what `Instant` can hold: never fires.
             None => Sleep {
                 timer: Timer::never(),
+                done: false,
             },
         }
     }
@@ -26,6 +28,7 @@ impl Sleep {
     pub(crate) fn until(deadline: Instant) -> Sleep {
         Sleep {
             timer: Timer::at(deadline),
+            done: false,
         }
     }
 }
@@ -34,6 +37,18 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        Pin::new(&mut self.timer).poll(cx).map(drop)
+        if self.done {
+            return Poll::Ready(());
+        }
+        let r = Pin::new(&mut self.timer).poll(cx).map(drop);
+        self.done = r.is_ready();
+        r
+    }
+}
+
+/// Complete once it has returned `Ready`, so it works in `futures::select!`.
+impl anyrt_core::time::FusedFuture for Sleep {
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }

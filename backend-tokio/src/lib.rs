@@ -21,11 +21,13 @@
 mod net;
 mod runtime;
 mod spawn;
+mod time;
 #[cfg(unix)]
 mod unix;
 
 pub use net::{TcpListener, TcpStream, UdpSocket};
 pub use runtime::{Builder, Tokio};
 pub use spawn::{JoinHandle, TaskHandle};
+pub use time::Sleep;
 #[cfg(unix)]
 pub use unix::{UnixDatagram, UnixListener, UnixStream};

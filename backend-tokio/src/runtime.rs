@@ -193,7 +193,7 @@ impl<F: Future> Future for InContext<F> {
 
 impl Runtime for Tokio {
     type JoinHandle<T: Send + 'static> = JoinHandle<T>;
-    type Sleep = tokio::time::Sleep;
+    type Sleep = crate::time::Sleep;
     type TcpListener = TcpListener;
     type TcpStream = TcpStream;
     type UdpSocket = UdpSocket;
@@ -250,14 +250,14 @@ impl Runtime for Tokio {
         self.inner.handle.block_on(AsyncScope::new(future))
     }
 
-    fn sleep(&self, duration: Duration) -> tokio::time::Sleep {
+    fn sleep(&self, duration: Duration) -> crate::time::Sleep {
         let _guard = self.inner.handle.enter();
-        tokio::time::sleep(duration)
+        crate::time::Sleep::new(tokio::time::sleep(duration))
     }
 
-    fn sleep_until(&self, deadline: Instant) -> tokio::time::Sleep {
+    fn sleep_until(&self, deadline: Instant) -> crate::time::Sleep {
         let _guard = self.inner.handle.enter();
-        tokio::time::sleep_until(deadline.into())
+        crate::time::Sleep::new(tokio::time::sleep_until(deadline.into()))
     }
 
     fn tcp_listen<A: ToSocketAddrs>(

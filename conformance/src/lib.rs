@@ -17,7 +17,7 @@
 //! runtime is only dropped). Each test runs on a thread of its own and fails after 60 s
 //! instead of hanging (see [`testing`]).
 //!
-//! The cases (77 of them on Unix, 69 elsewhere) cover spawning, joining, aborting and panics
+//! The cases (78 of them on Unix, 70 elsewhere) cover spawning, joining, aborting and panics
 //! ([`rt_spawn`]), task sets and cancellation ([`structured`]), stack use
 //! ([`rt_stack`]), timers ([`time_sleep`]), TCP ([`net_tcp`]),
 //! UDP ([`net_udp`]) and Unix (`net_unix`, on Unix) sockets, runtime-agnostic channels ([`sync_channels`]) and
@@ -209,6 +209,7 @@ macro_rules! suite {
             $crate::suite!(@case async, time_sleep, select_of_a_long_sleep_and_a_channel, ($rt), ($make), ($stop));
             $crate::suite!(@case async, time_sleep, many_timers_in_one_task, ($rt), ($make), ($stop));
             $crate::suite!(@case async, time_sleep, an_interval_too_long_for_instant_ticks_once, ($rt), ($make), ($stop));
+            $crate::suite!(@case async, time_sleep, timers_are_branches_of_futures_select, ($rt), ($make), ($stop));
         }
     };
 }

@@ -164,3 +164,58 @@ pub async fn an_interval_too_long_for_instant_ticks_once<R: Runtime>(rt: R) {
         assert_eq!(iv.period(), period);
     }
 }
+
+/// Conformance case: the runtime's `Sleep`, a `Timeout` and an interval's `Tick` are
+/// `FusedFuture`s, so they are branches of `futures::select!` as they are: a sleep that
+/// fired is terminated and skipped by the next `select!`; a loop over ticks and a channel
+/// sees every tick until the channel speaks.
+pub async fn timers_are_branches_of_futures_select<R: Runtime>(rt: R) {
+    use anyrt_core::time::FusedFuture;
+    use futures_util::{FutureExt, select};
+
+    let (tx, rx) = async_channel::bounded::<u32>(1);
+    let mut sleep = std::pin::pin!(rt.sleep(ms(10)));
+    let mut recv = std::pin::pin!(rx.recv().fuse());
+    assert!(!sleep.is_terminated());
+    let first = select! {
+        () = sleep => "sleep",
+        _ = recv => "recv",
+    };
+    assert_eq!(first, "sleep");
+    assert!(sleep.is_terminated());
+    tx.send(5).await.unwrap();
+    // The fired sleep is skipped: the channel wins although the sleep came first.
+    let second = select! {
+        () = sleep => 0,
+        v = recv => v.unwrap(),
+    };
+    assert_eq!(second, 5);
+
+    let mut timeout = std::pin::pin!(rt.timeout(ms(10), std::future::pending::<()>()));
+    let mut never = std::pin::pin!(std::future::pending::<()>().fuse());
+    select! {
+        r = timeout => assert!(r.is_err(), "the pending future completed"),
+        () = never => unreachable!(),
+    }
+    assert!(timeout.is_terminated());
+
+    let (stop_tx, stop_rx) = async_channel::bounded::<()>(1);
+    let rt2 = rt.clone();
+    drop(rt.spawn(async move {
+        rt2.sleep(ms(100)).await;
+        stop_tx.send(()).await.unwrap();
+    }));
+    let mut interval = rt.interval(ms(10));
+    let mut stop = std::pin::pin!(stop_rx.recv().fuse());
+    let mut ticks = 0u32;
+    let t0 = Instant::now();
+    loop {
+        select! {
+            _ = interval.tick() => ticks += 1,
+            _ = stop => break,
+        }
+        assert!(t0.elapsed() < PROMPT, "the stop signal never came");
+    }
+    // About 10 ticks in 100 ms (the first at once); generous for a loaded machine.
+    assert!(ticks >= 3, "only {ticks} ticks");
+}

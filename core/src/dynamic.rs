@@ -47,7 +47,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A boxed timer: what [`DynRuntime::dyn_sleep`] returns (`Sync`, as every
 /// [`Runtime::Sleep`] is).
-pub type BoxSleep = Pin<Box<dyn Future<Output = ()> + Send + Sync>>;
+pub type BoxSleep = Pin<Box<dyn crate::time::FusedFuture<Output = ()> + Send + Sync>>;
 
 /// A task's output, type-erased.
 pub type AnyOutput = Box<dyn Any + Send>;

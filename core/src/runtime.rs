@@ -29,8 +29,10 @@ use crate::time::{Interval, Timeout, YieldNow};
 pub trait Runtime: Clone + Send + Sync + Unpin + std::fmt::Debug + 'static {
     /// The handle [`spawn`](Runtime::spawn) and friends return.
     type JoinHandle<T: Send + 'static>: JoinHandle<T>;
-    /// The future [`sleep`](Runtime::sleep) returns.
-    type Sleep: Future<Output = ()> + Send + Sync + 'static;
+    /// The future [`sleep`](Runtime::sleep) returns. It is a
+    /// [`FusedFuture`](crate::time::FusedFuture) (it knows when it has completed), so it
+    /// can be a branch of `futures::select!`.
+    type Sleep: Future<Output = ()> + crate::time::FusedFuture + Send + Sync + 'static;
     /// This backend's TCP listener.
     type TcpListener: TcpListener<Stream = Self::TcpStream>;
     /// This backend's TCP stream.

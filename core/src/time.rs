@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+pub use futures_util::future::FusedFuture;
 use pin_project_lite::pin_project;
 
 use crate::Runtime;
@@ -49,12 +50,17 @@ pin_project! {
         future: F,
         #[pin]
         sleep: R::Sleep,
+        done: bool,
     }
 }
 
 impl<R: Runtime, F> Timeout<R, F> {
     pub(crate) fn new(sleep: R::Sleep, future: F) -> Self {
-        Timeout { future, sleep }
+        Timeout {
+            future,
+            sleep,
+            done: false,
+        }
     }
 
     /// The wrapped future.
@@ -82,12 +88,24 @@ impl<R: Runtime, F: Future> Future for Timeout<R, F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         if let Poll::Ready(v) = this.future.poll(cx) {
+            *this.done = true;
             return Poll::Ready(Ok(v));
         }
         match this.sleep.poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(Elapsed::new())),
+            Poll::Ready(()) => {
+                *this.done = true;
+                Poll::Ready(Err(Elapsed::new()))
+            }
             Poll::Pending => Poll::Pending,
         }
+    }
+}
+
+/// Terminated once it has returned its output (or [`Elapsed`]): a `Timeout` can be a
+/// branch of `futures::select!` whatever the future it wraps.
+impl<R: Runtime, F: Future> FusedFuture for Timeout<R, F> {
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }
 
@@ -119,19 +137,18 @@ impl<R: Runtime> Interval<R> {
 
     /// Waits for the next tick and returns the instant it was scheduled for.
     ///
+    /// The returned [`Tick`] is a [`FusedFuture`], so it can be a branch of
+    /// `futures::select!`.
+    ///
     /// # Cancel safety
     ///
     /// Cancel safe: if the returned future is dropped before it completes, no tick is lost.
-    pub async fn tick(&mut self) -> Instant {
-        let Some(at) = self.next else {
-            // The next tick lies beyond what `Instant` can hold.
-            return std::future::pending().await;
-        };
-        if self.rt.now() < at {
-            self.rt.sleep_until(at).await;
+    pub fn tick(&mut self) -> Tick<'_, R> {
+        Tick {
+            interval: self,
+            sleep: None,
+            done: false,
         }
-        self.next = at.checked_add(self.period);
-        at
     }
 
     /// The period between ticks.
@@ -142,6 +159,60 @@ impl<R: Runtime> Interval<R> {
     /// Restarts the schedule: the next tick is one period from now.
     pub fn reset(&mut self) {
         self.next = self.rt.now().checked_add(self.period);
+    }
+}
+
+pin_project! {
+    /// The next tick of an [`Interval`]; made by [`Interval::tick`].
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct Tick<'a, R: Runtime> {
+        interval: &'a mut Interval<R>,
+        #[pin]
+        sleep: Option<R::Sleep>,
+        done: bool,
+    }
+}
+
+impl<R: Runtime> Future for Tick<'_, R> {
+    type Output = Instant;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Instant> {
+        let mut this = self.project();
+        if *this.done {
+            // Polled again after it completed: like `Fuse`, it stays pending.
+            return Poll::Pending;
+        }
+        let Some(at) = this.interval.next else {
+            // The next tick lies beyond what `Instant` can hold: never.
+            return Poll::Pending;
+        };
+        if this.sleep.is_none() && this.interval.rt.now() < at {
+            let sleep = this.interval.rt.sleep_until(at);
+            this.sleep.set(Some(sleep));
+        }
+        if let Some(sleep) = this.sleep.as_mut().as_pin_mut()
+            && sleep.poll(cx).is_pending()
+        {
+            return Poll::Pending;
+        }
+        this.interval.next = at.checked_add(this.interval.period);
+        *this.done = true;
+        Poll::Ready(at)
+    }
+}
+
+impl<R: Runtime> FusedFuture for Tick<'_, R> {
+    fn is_terminated(&self) -> bool {
+        self.done
+    }
+}
+
+impl<R: Runtime> fmt::Debug for Tick<'_, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tick")
+            .field("at", &self.interval.next)
+            .field("done", &self.done)
+            .finish()
     }
 }
 
