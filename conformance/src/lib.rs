@@ -17,7 +17,7 @@
 //! runtime is only dropped). Each test runs on a thread of its own and fails after 60 s
 //! instead of hanging (see [`testing`]).
 //!
-//! The cases (78 of them on Unix, 70 elsewhere) cover spawning, joining, aborting and panics
+//! The cases (83 of them on Unix, 75 elsewhere) cover spawning, joining, aborting and panics
 //! ([`rt_spawn`]), task sets and cancellation ([`structured`]), stack use
 //! ([`rt_stack`]), timers ([`time_sleep`]), TCP ([`net_tcp`]),
 //! UDP ([`net_udp`]) and Unix (`net_unix`, on Unix) sockets, runtime-agnostic channels ([`sync_channels`]) and
@@ -188,6 +188,11 @@ macro_rules! suite {
             use super::*;
             $crate::suite!(@case async, structured, join_set_joins_aborts_and_drops, ($rt), ($make), ($stop));
             $crate::suite!(@case async, structured, cancellation_tokens_cancel_down_the_tree, ($rt), ($make), ($stop));
+            $crate::suite!(@case async, structured, task_group_waits_for_children_and_the_first_error_cancels_the_rest, ($rt), ($make), ($stop));
+            $crate::suite!(@case async, structured, task_group_panics_body_errors_and_drop, ($rt), ($make), ($stop));
+            $crate::suite!(@case async, structured, task_group_start, ($rt), ($make), ($stop));
+            $crate::suite!(@case async, structured, cancel_scopes_deadlines_and_shield, ($rt), ($make), ($stop));
+            $crate::suite!(@case async, structured, join_set_drains_then_aborts, ($rt), ($make), ($stop));
         }
         #[allow(non_snake_case)]
         mod sync_channels {

@@ -1,6 +1,12 @@
-//! Task sets and cancellation, built once on the runtime traits so they behave the same on
-//! every backend: [`JoinSet`] (an unstructured collection of tasks that aborts what is
-//! left when dropped) and [`CancellationToken`] (hierarchical cancellation).
+//! Structured concurrency, built once on the runtime traits so it behaves the same on
+//! every backend:
+//!
+//! - [`task_group`]: a body and the children it spawns, all finished before it returns,
+//!   the first failure cancelling the rest (trio's nursery, AnyIO's task group);
+//! - [`JoinSet`]: an unstructured collection of tasks that aborts what is left when
+//!   dropped, with a graceful [`drain`](JoinSet::drain) for servers;
+//! - [`CancellationToken`] (hierarchical cancellation), [`CancelScope`] and the deadlines
+//!   [`move_on_after`] and [`fail_after`], and [`shield`].
 
 use std::fmt;
 use std::future::Future;
@@ -8,10 +14,17 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use crate::{JoinError, JoinHandle, Runtime};
+
+mod group;
+mod scope;
+
+pub use group::{GroupError, Ready, TaskGroup, task_group};
+pub use scope::{CancelScope, fail_after, fail_at, move_on_after, move_on_at, shield};
 
 /// A set of tasks spawned on one runtime, joined in the order they finish.
 ///
@@ -99,6 +112,64 @@ impl<R: Runtime, T: Send + 'static> JoinSet<R, T> {
     pub async fn shutdown(&mut self) {
         self.abort_all();
         while self.join_next().await.is_some() {}
+    }
+
+    /// Graceful shutdown: lets the tasks finish for up to `grace`, then aborts the rest and
+    /// waits until they are gone (their futures dropped). Returns how many finished on their
+    /// own and how many were aborted; the set is empty afterwards. Stop adding tasks first
+    /// (a server stops accepting, with a [`CancellationToken`], say).
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    /// use anyrt_core::structured::JoinSet;
+    /// use std::time::Duration;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let drained = rt.block_on(async {
+    ///     let mut set = JoinSet::new(&rt);
+    ///     for ms in [1, 2, 60_000] {
+    ///         let rt = rt.clone();
+    ///         set.spawn(async move { rt.sleep(Duration::from_millis(ms)).await });
+    ///     }
+    ///     set.drain(Duration::from_millis(100)).await
+    /// });
+    /// assert_eq!((drained.finished, drained.aborted), (2, 1));
+    /// ```
+    pub async fn drain(&mut self, grace: Duration) -> Drained {
+        let mut drained = Drained::default();
+        let rt = self.rt.clone();
+        let on_time = move_on_after(&rt, grace, async {
+            while let Some(r) = self.join_next().await {
+                drained.count(r);
+            }
+        })
+        .await;
+        if on_time.is_none() {
+            self.abort_all();
+            while let Some(r) = self.join_next().await {
+                drained.count(r);
+            }
+        }
+        drained
+    }
+}
+
+/// What [`JoinSet::drain`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Drained {
+    /// Tasks that finished on their own (panicked ones included).
+    pub finished: usize,
+    /// Tasks aborted when the grace period ran out.
+    pub aborted: usize,
+}
+
+impl Drained {
+    fn count<T>(&mut self, r: Result<T, JoinError>) {
+        match r {
+            Err(e) if e.is_cancelled() => self.aborted += 1,
+            _ => self.finished += 1,
+        }
     }
 }
 
