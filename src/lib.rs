@@ -34,7 +34,8 @@ pub use anyrt_core::{
 /// Runtime-neutral synchronisation, re-exported from the crates of this field rather than
 /// written again: they work on every backend and between backends (an async task of one
 /// and an implicit thread of another can share a channel; blocking-style code waits with
-/// `implicit::block_on`).
+/// `implicit::block_on`, or uses the same primitives with blocking methods from
+/// [`implicit::sync`]).
 ///
 /// * channels: [`channel`](sync::channel) is async-channel (`bounded`, `unbounded`; MPMC);
 /// * locks and counters: [`Mutex`](sync::Mutex), [`RwLock`](sync::RwLock),

@@ -513,6 +513,16 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
     }
 }
 
+/// The coroutine parker `anyrt::implicit::sync` uses (registered when a runtime is
+/// built): on one of may's coroutines, runs `fut` to completion there; elsewhere `false`.
+pub(crate) fn block_on_coroutine(fut: std::pin::Pin<&mut (dyn Future<Output = ()> + '_)>) -> bool {
+    if !may::coroutine::is_coroutine() {
+        return false;
+    }
+    block_on(fut);
+    true
+}
+
 /// WaitState on `io` directly from blocking-style code (no poll loop), as a may socket call
 /// does, in a way an abort of the current implicit task can interrupt. Returns `true` if
 /// the task was aborted: the caller steps down as the socket's waiter, then unwinds.

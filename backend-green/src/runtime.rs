@@ -116,6 +116,8 @@ impl Builder {
             pin_workers: self.pin_workers.unwrap_or(false),
         };
         let running = *SETTINGS.get_or_init(|| {
+            // `anyrt::implicit::sync`'s blocking calls park the coroutine, not the worker.
+            anyrt_core::backend::register_coroutine_block_on(crate::poll_loop::block_on_coroutine);
             let cfg = may::config();
             cfg.set_workers(wanted.workers)
                 // Coroutines of exactly this size reuse pooled stacks.

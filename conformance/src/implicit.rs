@@ -418,3 +418,119 @@ pub fn unix_sockets_in_blocking_style<R: Runtime>(rt: R) {
     assert_eq!(q.recv(&mut buf).unwrap(), 3);
     assert_eq!(&buf[..3], b"two");
 }
+
+/// Conformance case: `implicit::sync` blocks only the implicit thread: 2 000 green threads
+/// (600 OS threads on the other backends) meet at its `Barrier`, which `std::sync::Barrier`
+/// cannot do on two green workers; a contended `Mutex` loses no update; a `Condvar` hands
+/// work over; a `Semaphore` bounds concurrency; a channel joins an implicit thread and an
+/// async task both ways.
+pub fn implicit_sync_primitives<R: Runtime>(rt: R) {
+    use implicit::sync::{Barrier, Condvar, Mutex, Semaphore, channel};
+
+    let n = if rt.name() == "green" { 2_000 } else { 600 };
+    let barrier = Arc::new(Barrier::new(n));
+    let leaders = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..n)
+        .map(|_| {
+            let (barrier, leaders) = (barrier.clone(), leaders.clone());
+            implicit::spawn(&rt, move || {
+                if barrier.wait().is_leader() {
+                    leaders.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(leaders.load(Ordering::SeqCst), 1);
+
+    let counter = Arc::new(Mutex::new(0u64));
+    let threads: Vec<_> = (0..40)
+        .map(|_| {
+            let (counter, rt2) = (counter.clone(), rt.clone());
+            implicit::spawn(&rt, move || {
+                for i in 0..50 {
+                    let mut guard = counter.lock();
+                    let seen = *guard;
+                    if i % 10 == 0 {
+                        // Hold the lock across a blocking wait: others must queue.
+                        implicit::sleep(&rt2, Duration::ZERO);
+                    }
+                    *guard = seen + 1;
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(*counter.lock(), 40 * 50);
+
+    let queue = Arc::new((Mutex::new(Vec::<u32>::new()), Condvar::new()));
+    let q2 = queue.clone();
+    let consumer = implicit::spawn(&rt, move || {
+        let mut got = Vec::new();
+        while got.len() < 100 {
+            let (lock, cvar) = &*q2;
+            let mut items = cvar.wait_while(lock.lock(), |items| items.is_empty());
+            got.append(&mut items);
+        }
+        got
+    });
+    for i in 0..100u32 {
+        queue.0.lock().push(i);
+        queue.1.notify_one();
+        if i % 25 == 0 {
+            implicit::sleep(&rt, ms(1));
+        }
+    }
+    assert_eq!(consumer.join().unwrap(), (0..100).collect::<Vec<_>>());
+
+    let permits = Arc::new(Semaphore::new(3));
+    let inside = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..20)
+        .map(|_| {
+            let (permits, inside, most, rt2) =
+                (permits.clone(), inside.clone(), most.clone(), rt.clone());
+            implicit::spawn(&rt, move || {
+                let _permit = permits.acquire();
+                let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                implicit::sleep(&rt2, ms(2));
+                inside.fetch_sub(1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let most = most.load(Ordering::SeqCst);
+    assert!(
+        (1..=3).contains(&most),
+        "{most} inside a 3-permit semaphore"
+    );
+
+    let (to_async, from_implicit) = channel::bounded::<u32>(1);
+    let (to_implicit, from_async) = channel::bounded::<u32>(1);
+    let (rx, tx) = (
+        from_implicit.as_async().clone(),
+        to_implicit.as_async().clone(),
+    );
+    let echo = rt.spawn(async move {
+        while let Ok(v) = rx.recv().await {
+            tx.send(v * 2).await.unwrap();
+        }
+    });
+    for i in 0..50u32 {
+        to_async.send(i).unwrap();
+        assert_eq!(from_async.recv(), Ok(i * 2));
+    }
+    drop((to_async, to_implicit));
+    implicit::block_on(&rt, echo).unwrap();
+    assert!(
+        from_async.recv().is_err(),
+        "the channel stays open after the sender left"
+    );
+}

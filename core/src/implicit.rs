@@ -60,6 +60,7 @@ use crate::io::{AsyncReadExt, AsyncWriteExt};
 use crate::net::{self, ToSocketAddrs};
 use crate::{JoinError, JoinHandle, Runtime, RuntimeExt};
 
+pub mod sync;
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]

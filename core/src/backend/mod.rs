@@ -19,6 +19,7 @@
 //! * [`testing`]: one test body run on a runtime, within a time limit (what
 //!   `#[anyrt::test]` and the conformance suite use).
 
+mod blocking;
 mod guard;
 mod handles;
 mod net;
@@ -63,6 +64,7 @@ macro_rules! impl_as_socket {
 use std::any::Any;
 use std::io;
 
+pub use blocking::{CoroutineBlockOn, block_current, register_coroutine_block_on};
 pub use guard::{
     AsyncScope, BOX_FUTURES_OVER, CatchPanic, DropPanic, assert_may_block, catch_panic,
     panic_message, set_polling_async,
