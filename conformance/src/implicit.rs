@@ -534,3 +534,42 @@ pub fn implicit_sync_primitives<R: Runtime>(rt: R) {
         "the channel stays open after the sender left"
     );
 }
+
+/// Conformance case: a stream shared by reference (`Read`/`Write for &TcpStream`, as std)
+/// and a `try_clone`d handle carry a 256 KiB echo with one thread writing and another
+/// reading; dropping the clone leaves the connection open; timeouts are copied.
+pub fn a_stream_is_shared_and_cloned<R: Runtime>(rt: R) {
+    let addr = echo_server(&rt);
+    let data: Arc<Vec<u8>> = Arc::new((0..256 * 1024).map(|i| (i % 251) as u8).collect());
+
+    let shared = Arc::new(TcpStream::connect(&rt, addr).unwrap());
+    let (s2, d2) = (shared.clone(), data.clone());
+    let writer = implicit::spawn(&rt, move || (&*s2).write_all(&d2));
+    let mut got = vec![0u8; data.len()];
+    (&*shared).read_exact(&mut got).unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(got == *data, "bytes differ through &TcpStream");
+
+    #[cfg(unix)]
+    {
+        let mut original = TcpStream::connect(&rt, addr).unwrap();
+        original.set_read_timeout(Some(ms(9_000))).unwrap();
+        let mut clone = original.try_clone().unwrap();
+        assert_eq!(clone.read_timeout().unwrap(), Some(ms(9_000)));
+        assert_eq!(clone.peer_addr().unwrap(), original.peer_addr().unwrap());
+        let d2 = data.clone();
+        let writer = implicit::spawn(&rt, move || {
+            clone.write_all(&d2).unwrap();
+            clone
+        });
+        let mut got = vec![0u8; data.len()];
+        original.read_exact(&mut got).unwrap();
+        assert!(got == *data, "bytes differ through try_clone");
+        drop(writer.join().unwrap());
+        // The clone is gone; the connection is not.
+        original.write_all(b"still open").unwrap();
+        let mut back = [0u8; 10];
+        original.read_exact(&mut back).unwrap();
+        assert_eq!(&back, b"still open");
+    }
+}

@@ -17,7 +17,7 @@
 //! runtime is only dropped). Each test runs on a thread of its own and fails after 60 s
 //! instead of hanging (see [`testing`]).
 //!
-//! The cases (84 of them on Unix, 76 elsewhere) cover spawning, joining, aborting and panics
+//! The cases (85 of them on Unix, 77 elsewhere) cover spawning, joining, aborting and panics
 //! ([`rt_spawn`]), task sets and cancellation ([`structured`]), stack use
 //! ([`rt_stack`]), timers ([`time_sleep`]), TCP ([`net_tcp`]),
 //! UDP ([`net_udp`]) and Unix (`net_unix`, on Unix) sockets, runtime-agnostic channels ([`sync_channels`]) and
@@ -105,6 +105,7 @@ macro_rules! suite {
             #[cfg(unix)]
             $crate::suite!(@case implicit, implicit, unix_sockets_in_blocking_style, ($rt), ($make), ($stop));
             $crate::suite!(@case implicit, implicit, implicit_sync_primitives, ($rt), ($make), ($stop));
+            $crate::suite!(@case implicit, implicit, a_stream_is_shared_and_cloned, ($rt), ($make), ($stop));
         }
         #[allow(non_snake_case)]
         mod net_tcp {

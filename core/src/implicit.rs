@@ -345,6 +345,10 @@ pub struct TcpStream<R: Runtime> {
     // Nanoseconds, or NO_TIMEOUT; atomics so the setters take `&self`, as std's do.
     read_timeout: AtomicU64,
     write_timeout: AtomicU64,
+    // One reader and one writer at a time through `&TcpStream` (the backends' shared
+    // reads and writes have one waiter per direction); `&mut` access needs neither.
+    shared_reader: sync::Mutex<()>,
+    shared_writer: sync::Mutex<()>,
 }
 
 impl<R: Runtime> TcpStream<R> {
@@ -354,7 +358,45 @@ impl<R: Runtime> TcpStream<R> {
             inner,
             read_timeout: AtomicU64::new(NO_TIMEOUT),
             write_timeout: AtomicU64::new(NO_TIMEOUT),
+            shared_reader: sync::Mutex::new(()),
+            shared_writer: sync::Mutex::new(()),
         }
+    }
+
+    /// A second handle to the same connection (the socket duplicated, as std's
+    /// `try_clone`), for a reader thread and a writer thread: each handle has its own
+    /// registration with the runtime. The timeouts set so far are copied; after that each
+    /// handle keeps its own.
+    ///
+    /// ```
+    /// use anyrt_core::implicit::{self, TcpListener, TcpStream};
+    /// use std::io::{Read, Write};
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let listener = TcpListener::bind(&rt, "127.0.0.1:0")?;
+    /// let client = TcpStream::connect(&rt, listener.local_addr()?)?;
+    /// let (mut server, _) = listener.accept()?;
+    /// let mut writer = client.try_clone()?;
+    /// let t = implicit::spawn(&rt, move || writer.write_all(b"from the clone"));
+    /// let mut got = [0u8; 14];
+    /// server.read_exact(&mut got)?;
+    /// assert_eq!(&got, b"from the clone");
+    /// t.join().unwrap()?;
+    /// # drop(client);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[cfg(unix)]
+    pub fn try_clone(&self) -> io::Result<TcpStream<R>> {
+        let dup = socket2::SockRef::from(&self.inner).try_clone()?;
+        let inner = self.rt.tcp_stream_from_std(dup.into())?;
+        let clone = TcpStream::new(self.rt.clone(), inner);
+        for (from, to) in [
+            (&self.read_timeout, &clone.read_timeout),
+            (&self.write_timeout, &clone.write_timeout),
+        ] {
+            to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        Ok(clone)
     }
 
     /// Connects, trying each resolved address in turn.
@@ -645,6 +687,51 @@ impl<R: Runtime> Write for TcpStream<R> {
     fn flush(&mut self) -> io::Result<()> {
         running(&self.rt)?;
         with_timeout(&self.rt, &self.write_timeout, self.inner.flush())
+    }
+}
+
+/// Reads through a shared reference, as std's `&TcpStream` does (one thread reads while
+/// another writes, say); concurrent readers take turns.
+impl<R: Runtime> Read for &TcpStream<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let this: &TcpStream<R> = self;
+        let _turn = this.shared_reader.lock();
+        running(&this.rt)?;
+        if load_timeout(&this.read_timeout).is_none()
+            && let Some(r) = net::TcpStream::direct_blocking_read(&this.inner, buf)
+        {
+            return r;
+        }
+        with_timeout(
+            &this.rt,
+            &this.read_timeout,
+            std::future::poll_fn(|cx| net::TcpStream::poll_read_shared(&this.inner, cx, buf)),
+        )
+    }
+}
+
+/// Writes through a shared reference, as std's `&TcpStream` does; concurrent writers take
+/// turns (each `write` call whole: use one `write_all` per message).
+impl<R: Runtime> Write for &TcpStream<R> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let this: &TcpStream<R> = self;
+        let _turn = this.shared_writer.lock();
+        running(&this.rt)?;
+        if load_timeout(&this.write_timeout).is_none()
+            && let Some(r) = net::TcpStream::direct_blocking_write(&this.inner, buf)
+        {
+            return r;
+        }
+        with_timeout(
+            &this.rt,
+            &this.write_timeout,
+            std::future::poll_fn(|cx| net::TcpStream::poll_write_shared(&this.inner, cx, buf)),
+        )
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        // A TCP stream buffers nothing of its own: there is nothing to flush.
+        running(&self.rt)
     }
 }
 
