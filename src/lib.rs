@@ -37,7 +37,9 @@ pub use anyrt_core::{
 /// `implicit::block_on`, or uses the same primitives with blocking methods from
 /// [`implicit::sync`]).
 ///
-/// * channels: [`channel`](sync::channel) is async-channel (`bounded`, `unbounded`; MPMC);
+/// * channels: [`channel`](sync::channel) is async-channel (`bounded`, `unbounded`; MPMC,
+///   each message to one receiver); [`broadcast`](sync::broadcast) is async-broadcast
+///   (every receiver gets every message: pub/sub, shutdown notices);
 /// * locks and counters: [`Mutex`](sync::Mutex), [`RwLock`](sync::RwLock),
 ///   [`Semaphore`](sync::Semaphore), [`Barrier`](sync::Barrier) from async-lock (no
 ///   poisoning);
@@ -61,9 +63,18 @@ pub use anyrt_core::{
 ///     n
 /// });
 /// assert_eq!(total, 5);
+///
+/// // Pub/sub: both subscribers get the message.
+/// let (tx, mut a) = anyrt::sync::broadcast::broadcast::<&str>(8);
+/// let mut b = a.clone();
+/// rt.block_on(async {
+///     tx.broadcast("news").await.unwrap();
+///     assert_eq!((a.recv().await.unwrap(), b.recv().await.unwrap()), ("news", "news"));
+/// });
 /// # }
 /// ```
 pub mod sync {
+    pub use async_broadcast as broadcast;
     pub use async_channel as channel;
     pub use async_lock::{Barrier, Mutex, RwLock, Semaphore};
     pub use event_listener::Event;

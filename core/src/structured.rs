@@ -100,6 +100,31 @@ impl<R: Runtime, T: Send + 'static> JoinSet<R, T> {
         self.tasks.next().await
     }
 
+    /// Removes a task that has finished, if there is one, without waiting: for a loop that
+    /// keeps spawning (an accept loop) and reaps as it goes.
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    /// use anyrt_core::structured::JoinSet;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let mut set = JoinSet::new(&rt);
+    /// assert!(set.try_join_next().is_none());
+    /// set.spawn(async { 5 });
+    /// let mut joined = None;
+    /// for _ in 0..1000 {
+    ///     joined = set.try_join_next();
+    ///     if joined.is_some() {
+    ///         break;
+    ///     }
+    ///     rt.block_on(rt.sleep(std::time::Duration::from_millis(1)));
+    /// }
+    /// assert_eq!(joined.unwrap().unwrap(), 5);
+    /// ```
+    pub fn try_join_next(&mut self) -> Option<Result<T, JoinError>> {
+        futures_util::FutureExt::now_or_never(self.tasks.next()).flatten()
+    }
+
     /// Aborts every task of the set; they are still joined (each reporting
     /// `is_cancelled()`, or its output if it had finished).
     pub fn abort_all(&mut self) {
