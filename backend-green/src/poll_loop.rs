@@ -523,27 +523,65 @@ pub(crate) fn block_on_coroutine(fut: std::pin::Pin<&mut (dyn Future<Output = ()
     true
 }
 
-/// WaitState on `io` directly from blocking-style code (no poll loop), as a may socket call
-/// does, in a way an abort of the current implicit task can interrupt. Returns `true` if
-/// the task was aborted: the caller steps down as the socket's waiter, then unwinds.
-pub(crate) fn wait_direct(io: &dyn IoWait) -> bool {
+/// How a direct wait ended.
+pub(crate) enum DirectWait {
+    /// The socket may be ready: try the call again.
+    Ready,
+    /// The implicit task was aborted: step down as the socket's waiter, then unwind.
+    Aborted,
+    /// The implicit thread was cancelled (`anyrt::implicit::Thread::cancel`): step down,
+    /// then fail the call with `anyrt::implicit::cancelled_error()`.
+    Cancelled,
+}
+
+/// Waits on `io` directly from blocking-style code (no poll loop), as a may socket call
+/// does, in a way an abort of the current implicit task, or a cancellation of its implicit
+/// thread, can interrupt.
+pub(crate) fn wait_direct(io: &dyn IoWait) -> DirectWait {
     CACHED.with(|cached| {
         let owner = cached.take();
-        let aborted = match &owner {
+        let waited = match &owner {
             Some(o) if o.stop().is_some() => {
                 let core = o.core();
                 core.notified.store(false, SeqCst);
-                if !stopped(&**o) {
-                    core.wait_io(io);
+                // A cancellation wakes the loop as any wake does (and `notified` covers one
+                // that lands before the wait starts).
+                if anyrt_core::backend::cancel_point(&o.clone().waker()) {
+                    DirectWait::Cancelled
+                } else {
+                    if !stopped(&**o) {
+                        core.wait_io(io);
+                    }
+                    if stopped(&**o) {
+                        DirectWait::Aborted
+                    } else if anyrt_core::backend::is_cancelled() {
+                        DirectWait::Cancelled
+                    } else {
+                        DirectWait::Ready
+                    }
                 }
-                stopped(&**o)
             }
             _ => {
                 io.wait();
-                false
+                DirectWait::Ready
             }
         };
         cached.set(owner);
-        aborted
+        waited
     })
+}
+
+may::coroutine_local!(
+    static IMPLICIT_SLOT: anyrt_core::backend::ImplicitSlot =
+        anyrt_core::backend::ImplicitSlot::new()
+);
+
+/// Access to the coroutine's own implicit slot (its cancellation token), registered with
+/// anyrt-core when a runtime is built; `false` off may's coroutines.
+pub(crate) fn implicit_slot(f: &mut dyn FnMut(&anyrt_core::backend::ImplicitSlot)) -> bool {
+    if !may::coroutine::is_coroutine() {
+        return false;
+    }
+    IMPLICIT_SLOT.with(|slot| f(slot));
+    true
 }

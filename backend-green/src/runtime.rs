@@ -118,6 +118,7 @@ impl Builder {
         let running = *SETTINGS.get_or_init(|| {
             // `anyrt::implicit::sync`'s blocking calls park the coroutine, not the worker.
             anyrt_core::backend::register_coroutine_block_on(crate::poll_loop::block_on_coroutine);
+            anyrt_core::backend::register_coroutine_slot(crate::poll_loop::implicit_slot);
             let cfg = may::config();
             cfg.set_workers(wanted.workers)
                 // Coroutines of exactly this size reuse pooled stacks.

@@ -19,7 +19,7 @@ use std::task::{Context, Poll, Waker};
 use may::io::{AsIoData, CoIo, WaitIo, WaitIoWaker};
 use may::sync::Blocker;
 
-use crate::poll_loop::{WAKER_BIT, lock, with_current};
+use crate::poll_loop::{DirectWait, WAKER_BIT, lock, with_current};
 use crate::spawn::spawn_coroutine;
 
 /// Stack of the helper coroutines that wait on a socket for others: they only call
@@ -124,11 +124,15 @@ impl<T: AsRawFd + Send + Sync + 'static> Source<T> {
                     if self.waiting.swap(true, Ordering::SeqCst) {
                         return None;
                     }
-                    let aborted = crate::poll_loop::wait_direct(self);
+                    let waited = crate::poll_loop::wait_direct(self);
                     // Steps down and passes the news on to anyone who registered meanwhile.
                     self.release();
-                    if aborted {
-                        crate::poll_loop::unwind_aborted();
+                    match waited {
+                        DirectWait::Ready => {}
+                        DirectWait::Aborted => crate::poll_loop::unwind_aborted(),
+                        DirectWait::Cancelled => {
+                            return Some(Err(anyrt_core::implicit::cancelled_error()));
+                        }
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -573,3 +573,89 @@ pub fn a_stream_is_shared_and_cloned<R: Runtime>(rt: R) {
         assert_eq!(&back, b"still open");
     }
 }
+
+/// Conformance case: `Thread::cancel` makes the thread's blocked socket call — a read on
+/// the direct path, a read under a timeout, an accept, a UDP receive — fail with the
+/// cancellation error within a moment, ends a sleep early, and fails the next call that
+/// has to wait; other threads are untouched.
+pub fn cancel_reaches_blocked_and_later_socket_calls<R: Runtime>(rt: R) {
+    let listener = TcpListener::bind(&rt, "127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut quiet = TcpStream::connect(&rt, addr).unwrap();
+    let (mut quiet_peer, _) = listener.accept().unwrap();
+    let mut timed = TcpStream::connect(&rt, addr).unwrap();
+    let (_timed_peer, _) = listener.accept().unwrap();
+    timed.set_read_timeout(Some(ms(60_000))).unwrap();
+    let udp = UdpSocket::bind(&rt, "127.0.0.1:0").unwrap();
+
+    let (started_tx, started_rx) = async_channel::unbounded::<()>();
+    let s1 = started_tx.clone();
+    let reader = implicit::spawn(&rt, move || {
+        s1.try_send(()).unwrap();
+        quiet.read(&mut [0u8; 16]).map(drop)
+    });
+    let s2 = started_tx.clone();
+    let timed_reader = implicit::spawn(&rt, move || {
+        s2.try_send(()).unwrap();
+        timed.read(&mut [0u8; 16]).map(drop)
+    });
+    let s3 = started_tx.clone();
+    let acceptor = implicit::spawn(&rt, move || {
+        s3.try_send(()).unwrap();
+        listener.accept().map(drop)
+    });
+    let s4 = started_tx.clone();
+    let receiver = implicit::spawn(&rt, move || {
+        s4.try_send(()).unwrap();
+        udp.recv_from(&mut [0u8; 16]).map(drop)
+    });
+    let rt2 = rt.clone();
+    let (mut late, late_peer) = {
+        let l = TcpListener::bind(&rt, "127.0.0.1:0").unwrap();
+        let c = TcpStream::connect(&rt, l.local_addr().unwrap()).unwrap();
+        (c, l.accept().unwrap().0)
+    };
+    let sleeper = implicit::spawn(&rt, move || {
+        started_tx.try_send(()).unwrap();
+        let t0 = Instant::now();
+        implicit::sleep(&rt2, ms(60_000));
+        let slept = t0.elapsed();
+        // The next call that has to wait fails at once.
+        (slept, late.read(&mut [0u8; 16]))
+    });
+    for _ in 0..5 {
+        implicit::block_on(&rt, started_rx.recv()).unwrap();
+    }
+    // Let each reach its wait (a cancellation before it would also do: see `sleeper`).
+    implicit::sleep(&rt, ms(30));
+
+    let t0 = Instant::now();
+    for t in [&reader, &timed_reader, &acceptor, &receiver] {
+        t.cancel();
+    }
+    sleeper.cancel();
+    for (name, t) in [
+        ("read", reader),
+        ("read with a timeout", timed_reader),
+        ("accept", acceptor),
+        ("recv_from", receiver),
+    ] {
+        let err = t.join().unwrap().unwrap_err();
+        assert!(implicit::is_cancelled(&err), "{name}: {err:?}");
+        assert_eq!(err.kind(), ErrorKind::Other);
+    }
+    let (slept, next) = sleeper.join().unwrap();
+    assert!(slept < PROMPT, "the sleep was not cut short: {slept:?}");
+    assert!(implicit::is_cancelled(&next.unwrap_err()));
+    assert!(
+        t0.elapsed() < PROMPT,
+        "cancellation took {:?}",
+        t0.elapsed()
+    );
+    drop(late_peer);
+
+    // An uncancelled thread on the same runtime goes on as before.
+    // `quiet` went with its cancelled thread: its peer reads EOF.
+    let other = implicit::spawn(&rt, move || quiet_peer.read(&mut [0u8; 4]));
+    assert_eq!(other.join().unwrap().unwrap(), 0);
+}

@@ -58,6 +58,7 @@ use std::time::Duration;
 
 use crate::io::{AsyncReadExt, AsyncWriteExt};
 use crate::net::{self, ToSocketAddrs};
+use crate::structured::CancellationToken;
 use crate::{JoinError, JoinHandle, Runtime, RuntimeExt};
 
 pub mod sync;
@@ -86,12 +87,114 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
+    spawn_with_token(rt, CancellationToken::new(), f)
+}
+
+/// Spawns `f` as an implicit thread whose cancellation token is `token` (a child of a
+/// group's token, say).
+pub(crate) fn spawn_with_token<R, T, F>(rt: &R, token: CancellationToken, f: F) -> Thread<T>
+where
+    R: Runtime,
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let own = token.clone();
+    let handle = rt.spawn_implicit(move || {
+        let _restore = CurrentToken(crate::backend::set_current_token(Some(own)));
+        f()
+    });
     Thread {
         inner: Box::new(Spawned {
             rt: rt.clone(),
-            handle: rt.spawn_implicit(f),
+            handle,
         }),
+        token,
     }
+}
+
+/// Puts the previous token back when the thread's closure returns or unwinds.
+struct CurrentToken(Option<CancellationToken>);
+
+impl Drop for CurrentToken {
+    fn drop(&mut self) {
+        crate::backend::set_current_token(self.0.take());
+    }
+}
+
+/// What the blocking socket calls of a cancelled implicit thread return (see
+/// [`Thread::cancel`]), inside an [`io::Error`] of kind [`io::ErrorKind::Other`]; test for
+/// it with [`is_cancelled`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cancelled(());
+
+impl fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the implicit thread was cancelled")
+    }
+}
+
+impl std::error::Error for Cancelled {}
+
+/// The error a cancelled implicit thread's blocking socket calls return: kind
+/// [`io::ErrorKind::Other`], carrying [`Cancelled`].
+///
+/// ```
+/// let e = anyrt_core::implicit::cancelled_error();
+/// assert!(anyrt_core::implicit::is_cancelled(&e));
+/// ```
+pub fn cancelled_error() -> io::Error {
+    io::Error::other(Cancelled(()))
+}
+
+/// Whether `error` reports the cancellation of the implicit thread (see [`Thread::cancel`]).
+///
+/// ```
+/// use std::io;
+///
+/// assert!(!anyrt_core::implicit::is_cancelled(&io::Error::other("boom")));
+/// ```
+pub fn is_cancelled(error: &io::Error) -> bool {
+    error.get_ref().is_some_and(|e| e.is::<Cancelled>())
+}
+
+pin_project_lite::pin_project! {
+    /// A socket call's future that a cancellation of the current implicit thread ends.
+    struct Interruptible<F> {
+        #[pin]
+        fut: F,
+        // Looked up on the first wait: a call that does not wait pays nothing.
+        token: Option<Option<CancellationToken>>,
+    }
+}
+
+impl<T, F: Future<Output = io::Result<T>>> Future for Interruptible<F> {
+    type Output = io::Result<T>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<T>> {
+        let this = self.project();
+        if let std::task::Poll::Ready(r) = this.fut.poll(cx) {
+            return std::task::Poll::Ready(r);
+        }
+        let token = this.token.get_or_insert_with(crate::backend::current_token);
+        match token {
+            Some(token) if token.register_waker(cx.waker()) => {
+                std::task::Poll::Ready(Err(cancelled_error()))
+            }
+            _ => std::task::Poll::Pending,
+        }
+    }
+}
+
+/// Runs a blocking socket call: `rt.block_on(fut)`, ended with [`cancelled_error`] if the
+/// current implicit thread is (or gets) cancelled while it waits.
+pub(crate) fn block_io<R: Runtime, T>(
+    rt: &R,
+    fut: impl Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    rt.block_on(Interruptible { fut, token: None })
 }
 
 /// Blocks the implicit thread for `duration` (never less).
@@ -115,7 +218,11 @@ pub fn sleep<R: Runtime>(rt: &R, duration: Duration) {
     if rt.is_shut_down() {
         std::thread::sleep(duration);
     } else {
-        rt.block_on(rt.sleep(duration));
+        // A cancellation of the thread ends the sleep early (see `Thread::cancel`).
+        let _ = block_io(rt, async {
+            rt.sleep(duration).await;
+            Ok(())
+        });
     }
 }
 
@@ -151,6 +258,7 @@ pub fn block_on<R: Runtime, F: Future>(rt: &R, future: F) -> F::Output {
 /// An implicit thread; made by [`spawn`].
 pub struct Thread<T> {
     inner: Box<dyn Join<T>>,
+    token: CancellationToken,
 }
 
 trait Join<T>: Send {
@@ -207,6 +315,40 @@ impl<T> Thread<T> {
     pub fn is_finished(&self) -> bool {
         self.inner.is_finished()
     }
+
+    /// Cancels the thread, cooperatively: its current blocking socket call (read, write,
+    /// accept, connect, send, receive, on any anyrt implicit socket), or its next one that
+    /// has to wait, fails with [`cancelled_error`] (kind [`io::ErrorKind::Other`]; test with
+    /// [`is_cancelled`]), so the thread unwinds through its own error handling; an
+    /// [`implicit::sleep`](sleep) returns early. Nothing else is interrupted: a thread
+    /// blocked in [`block_on`], in [`sync`]'s waits or in code that is not anyrt's runs on
+    /// until it makes such a call. Idempotent.
+    ///
+    /// On Tokio and Smol an implicit thread is an OS thread, which nothing can stop from
+    /// outside; this is how it stops on every backend alike.
+    ///
+    /// ```
+    /// use anyrt_core::implicit::{self, TcpListener, TcpStream};
+    /// use std::io::Read;
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let listener = TcpListener::bind(&rt, "127.0.0.1:0")?;
+    /// let mut quiet = TcpStream::connect(&rt, listener.local_addr()?)?;
+    /// let reader = implicit::spawn(&rt, move || quiet.read(&mut [0u8; 16]));
+    /// reader.cancel(); // the peer never writes: the read ends only this way
+    /// let err = reader.join().unwrap().unwrap_err();
+    /// assert!(implicit::is_cancelled(&err));
+    /// # drop(listener);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn cancel(&self) {
+        self.token.cancel();
+    }
+
+    /// The thread's cancellation token: cancelling it is [`cancel`](Thread::cancel).
+    pub fn token(&self) -> &CancellationToken {
+        &self.token
+    }
 }
 
 impl<T> fmt::Debug for Thread<T> {
@@ -238,7 +380,7 @@ impl<R: Runtime> TcpListener<R> {
     /// ```
     pub fn bind<A: ToSocketAddrs>(rt: &R, addr: A) -> io::Result<Self> {
         running(rt)?;
-        let inner = rt.block_on(rt.tcp_listen(addr))?;
+        let inner = block_io(rt, rt.tcp_listen(addr))?;
         Ok(TcpListener {
             rt: rt.clone(),
             inner,
@@ -260,7 +402,7 @@ impl<R: Runtime> TcpListener<R> {
     /// ```
     pub fn accept(&self) -> io::Result<(TcpStream<R>, SocketAddr)> {
         running(&self.rt)?;
-        let (s, addr) = self.rt.block_on(net::TcpListener::accept(&self.inner))?;
+        let (s, addr) = block_io(&self.rt, net::TcpListener::accept(&self.inner))?;
         Ok((TcpStream::new(self.rt.clone(), s), addr))
     }
 
@@ -419,7 +561,7 @@ impl<R: Runtime> TcpStream<R> {
     /// ```
     pub fn connect<A: ToSocketAddrs>(rt: &R, addr: A) -> io::Result<Self> {
         running(rt)?;
-        let inner = rt.block_on(rt.tcp_connect(addr))?;
+        let inner = block_io(rt, rt.tcp_connect(addr))?;
         Ok(TcpStream::new(rt.clone(), inner))
     }
 
@@ -654,8 +796,8 @@ fn with_timeout<R: Runtime, T>(
     fut: impl Future<Output = io::Result<T>>,
 ) -> io::Result<T> {
     match load_timeout(timeout) {
-        None => rt.block_on(fut),
-        Some(d) => rt.block_on(rt.timeout(d, fut))?,
+        None => block_io(rt, fut),
+        Some(d) => block_io(rt, async { rt.timeout(d, fut).await? }),
     }
 }
 
@@ -765,7 +907,7 @@ impl<R: Runtime> UdpSocket<R> {
     /// ```
     pub fn bind<A: ToSocketAddrs>(rt: &R, addr: A) -> io::Result<Self> {
         running(rt)?;
-        let inner = rt.block_on(rt.udp_bind(addr))?;
+        let inner = block_io(rt, rt.udp_bind(addr))?;
         Ok(UdpSocket {
             rt: rt.clone(),
             inner,
@@ -789,8 +931,7 @@ impl<R: Runtime> UdpSocket<R> {
     /// ```
     pub fn send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
         running(&self.rt)?;
-        self.rt
-            .block_on(net::UdpSocket::send_to(&self.inner, buf, target))
+        block_io(&self.rt, net::UdpSocket::send_to(&self.inner, buf, target))
     }
 
     /// Blocks until a datagram arrives; returns its length and sender.
@@ -800,8 +941,7 @@ impl<R: Runtime> UdpSocket<R> {
     /// See [`send_to`](UdpSocket::send_to).
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         running(&self.rt)?;
-        self.rt
-            .block_on(net::UdpSocket::recv_from(&self.inner, buf))
+        block_io(&self.rt, net::UdpSocket::recv_from(&self.inner, buf))
     }
 
     /// Sets the default peer.
@@ -824,7 +964,7 @@ impl<R: Runtime> UdpSocket<R> {
     /// ```
     pub fn connect(&self, addr: SocketAddr) -> io::Result<()> {
         running(&self.rt)?;
-        self.rt.block_on(net::UdpSocket::connect(&self.inner, addr))
+        block_io(&self.rt, net::UdpSocket::connect(&self.inner, addr))
     }
 
     /// Sends one datagram to the connected peer.
@@ -834,7 +974,7 @@ impl<R: Runtime> UdpSocket<R> {
     /// See [`connect`](UdpSocket::connect).
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
         running(&self.rt)?;
-        self.rt.block_on(net::UdpSocket::send(&self.inner, buf))
+        block_io(&self.rt, net::UdpSocket::send(&self.inner, buf))
     }
 
     /// Blocks until a datagram from the connected peer arrives.
@@ -844,7 +984,7 @@ impl<R: Runtime> UdpSocket<R> {
     /// See [`connect`](UdpSocket::connect).
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         running(&self.rt)?;
-        self.rt.block_on(net::UdpSocket::recv(&self.inner, buf))
+        block_io(&self.rt, net::UdpSocket::recv(&self.inner, buf))
     }
 
     /// The address this socket is bound to.

@@ -247,6 +247,10 @@ struct Node {
     cancelled: AtomicBool,
     event: event_listener::Event,
     children: Mutex<Vec<Weak<Node>>>,
+    /// The implicit thread that owns this token, while it waits (see
+    /// [`register_waker`](CancellationToken::register_waker)): woken without an
+    /// allocation per wait.
+    thread: futures_util::task::AtomicWaker,
 }
 
 impl Node {
@@ -255,6 +259,7 @@ impl Node {
             return;
         }
         self.event.notify(usize::MAX);
+        self.thread.wake();
         let children = std::mem::take(&mut *lock(&self.children));
         for child in children.iter().filter_map(Weak::upgrade) {
             child.cancel();
@@ -274,6 +279,7 @@ impl CancellationToken {
                 cancelled: AtomicBool::new(false),
                 event: event_listener::Event::new(),
                 children: Mutex::new(Vec::new()),
+                thread: futures_util::task::AtomicWaker::new(),
             }),
         }
     }
@@ -343,6 +349,15 @@ impl CancellationToken {
             }
         })
         .await
+    }
+
+    /// Registers `waker` to be woken when the token is cancelled; returns whether it already
+    /// is. One waker at a time (a later call replaces it): for the one implicit thread a
+    /// token belongs to, which registers before each wait (see
+    /// [`backend::cancel_point`](crate::backend::cancel_point)).
+    pub(crate) fn register_waker(&self, waker: &std::task::Waker) -> bool {
+        self.node.thread.register(waker);
+        self.is_cancelled()
     }
 
     /// A guard that cancels the token when dropped (unless

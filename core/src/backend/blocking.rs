@@ -1,22 +1,74 @@
-//! How runtime-free blocking-style code ([`crate::implicit::sync`]) blocks the current
-//! implicit thread: a backend whose implicit threads are coroutines registers how it parks
-//! one; everywhere else the OS thread is parked.
+//! What runtime-free blocking-style code needs from a backend whose implicit threads are
+//! coroutines: how to park one ([`block_current`], for [`crate::implicit::sync`]), and a
+//! coroutine-local slot for the implicit thread's cancellation token ([`cancel_point`], for
+//! [`Thread::cancel`](crate::implicit::Thread::cancel)). Such a backend registers both when
+//! a runtime is built; everywhere else the OS thread is parked and a thread-local is used.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::RwLock;
+use std::sync::OnceLock;
+use std::task::Waker;
+
+use crate::structured::CancellationToken;
 
 /// Blocks the current coroutine until `future` completes and returns `true`, or returns
 /// `false` at once, without polling it, when the caller is not one of this backend's
 /// coroutines.
 pub type CoroutineBlockOn = fn(Pin<&mut (dyn Future<Output = ()> + '_)>) -> bool;
 
-static COROUTINE_BLOCK_ON: RwLock<Vec<CoroutineBlockOn>> = RwLock::new(Vec::new());
+/// Calls `f` with the current coroutine's [`ImplicitSlot`] and returns `true`, or returns
+/// `false` without calling it when the caller is not one of this backend's coroutines.
+pub type CoroutineSlot = fn(&mut dyn FnMut(&ImplicitSlot)) -> bool;
 
-/// Registers how this backend blocks one of its coroutines (idempotent: registering the
-/// same function again does nothing). A backend whose implicit threads are stackful
-/// coroutines calls it when a runtime is built, so that [`crate::implicit::sync`]'s
-/// blocking calls park the coroutine and not the worker thread under it.
+/// Where an implicit thread keeps its cancellation token: a backend whose implicit threads
+/// are coroutines declares one coroutine-local `ImplicitSlot` and registers access to it
+/// with [`register_coroutine_slot`].
+#[derive(Debug, Default)]
+pub struct ImplicitSlot {
+    token: RefCell<Option<CancellationToken>>,
+}
+
+impl ImplicitSlot {
+    /// An empty slot.
+    pub const fn new() -> ImplicitSlot {
+        ImplicitSlot {
+            token: RefCell::new(None),
+        }
+    }
+}
+
+/// Up to four backends' functions, registered once each; read with one atomic load apiece.
+macro_rules! registry {
+    ($name:ident, $ty:ty) => {
+        static $name: [OnceLock<$ty>; 4] = [const { OnceLock::new() }; 4];
+    };
+}
+
+registry!(BLOCK_ON, CoroutineBlockOn);
+registry!(SLOTS, CoroutineSlot);
+
+macro_rules! register {
+    ($name:ident, $f:expr) => {{
+        let f = $f;
+        for slot in &$name {
+            let mut set_here = false;
+            let current = *slot.get_or_init(|| {
+                set_here = true;
+                f
+            });
+            if set_here || std::ptr::fn_addr_eq(current, f) {
+                return;
+            }
+        }
+        debug_assert!(false, "more than four coroutine backends registered");
+    }};
+}
+
+/// Registers how this backend blocks one of its coroutines (idempotent). A backend whose
+/// implicit threads are stackful coroutines calls it when a runtime is built, so that
+/// [`crate::implicit::sync`]'s blocking calls park the coroutine and not the worker thread
+/// under it.
 ///
 /// ```
 /// use std::future::Future;
@@ -28,12 +80,83 @@ static COROUTINE_BLOCK_ON: RwLock<Vec<CoroutineBlockOn>> = RwLock::new(Vec::new(
 /// anyrt_core::backend::register_coroutine_block_on(never_mine);
 /// ```
 pub fn register_coroutine_block_on(block_on: CoroutineBlockOn) {
-    let mut hooks = COROUTINE_BLOCK_ON
-        .write()
-        .unwrap_or_else(|e| e.into_inner());
-    if !hooks.iter().any(|h| std::ptr::fn_addr_eq(*h, block_on)) {
-        hooks.push(block_on);
+    register!(BLOCK_ON, block_on)
+}
+
+/// Registers access to this backend's coroutine-local [`ImplicitSlot`] (idempotent), as
+/// [`register_coroutine_block_on`] registers its parker.
+///
+/// ```
+/// use anyrt_core::backend::ImplicitSlot;
+///
+/// fn never_mine(_: &mut dyn FnMut(&ImplicitSlot)) -> bool {
+///     false // a real backend hands over its coroutine-local slot on its coroutines
+/// }
+/// anyrt_core::backend::register_coroutine_slot(never_mine);
+/// ```
+pub fn register_coroutine_slot(slot: CoroutineSlot) {
+    register!(SLOTS, slot)
+}
+
+std::thread_local! {
+    static THREAD_SLOT: ImplicitSlot = const { ImplicitSlot::new() };
+}
+
+/// Calls `f` with the current implicit thread's slot: a registered backend's coroutine's,
+/// or the OS thread's.
+fn with_slot<T>(mut f: impl FnMut(&ImplicitSlot) -> T) -> T {
+    let mut out = None;
+    for access in SLOTS.iter().map_while(OnceLock::get) {
+        if access(&mut |slot| out = Some(f(slot))) {
+            break;
+        }
     }
+    match out {
+        Some(v) => v,
+        None => THREAD_SLOT.with(|slot| f(slot)),
+    }
+}
+
+/// Sets the current implicit thread's cancellation token, returning the previous one.
+pub(crate) fn set_current_token(token: Option<CancellationToken>) -> Option<CancellationToken> {
+    with_slot(|slot| slot.token.replace(token.clone()))
+}
+
+/// The current implicit thread's cancellation token, if it has one.
+pub(crate) fn current_token() -> Option<CancellationToken> {
+    with_slot(|slot| slot.token.borrow().clone())
+}
+
+/// For a backend's blocking-style wait (on its direct path): registers `waker` to be woken
+/// if the current implicit thread is cancelled
+/// ([`Thread::cancel`](crate::implicit::Thread::cancel), or its group's cancellation), and
+/// returns whether it already is: then the call fails with
+/// [`implicit::cancelled_error`](crate::implicit::cancelled_error) instead of waiting.
+/// After the wait, ask [`is_cancelled`] again.
+///
+/// ```
+/// let waker = std::task::Waker::noop();
+/// assert!(!anyrt_core::backend::cancel_point(waker)); // a plain thread: no token
+/// ```
+pub fn cancel_point(waker: &Waker) -> bool {
+    with_slot(|slot| match &*slot.token.borrow() {
+        Some(token) => token.register_waker(waker),
+        None => false,
+    })
+}
+
+/// Whether the current implicit thread has been cancelled.
+///
+/// ```
+/// assert!(!anyrt_core::backend::is_cancelled());
+/// ```
+pub fn is_cancelled() -> bool {
+    with_slot(|slot| {
+        slot.token
+            .borrow()
+            .as_ref()
+            .is_some_and(CancellationToken::is_cancelled)
+    })
 }
 
 /// Runs `future` to completion on the current implicit thread: a registered backend's
@@ -49,11 +172,7 @@ pub fn block_current<F: Future>(future: F) -> F::Output {
         let mut wrapped = std::pin::pin!(async {
             out = Some(future.await);
         });
-        let hooks = COROUTINE_BLOCK_ON
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let parked = hooks.iter().any(|block_on| {
+        let parked = BLOCK_ON.iter().map_while(OnceLock::get).any(|block_on| {
             let dyn_future: Pin<&mut (dyn Future<Output = ()> + '_)> = wrapped.as_mut();
             block_on(dyn_future)
         });

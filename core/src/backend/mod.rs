@@ -64,7 +64,11 @@ macro_rules! impl_as_socket {
 use std::any::Any;
 use std::io;
 
-pub use blocking::{CoroutineBlockOn, block_current, register_coroutine_block_on};
+pub use blocking::{
+    CoroutineBlockOn, CoroutineSlot, ImplicitSlot, block_current, cancel_point, is_cancelled,
+    register_coroutine_block_on, register_coroutine_slot,
+};
+pub(crate) use blocking::{current_token, set_current_token};
 pub use guard::{
     AsyncScope, BOX_FUTURES_OVER, CatchPanic, DropPanic, assert_may_block, catch_panic,
     panic_message, set_polling_async,

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use super::{NO_TIMEOUT, load_timeout, running, store_timeout, with_timeout};
+use super::{NO_TIMEOUT, block_io, load_timeout, running, store_timeout, with_timeout};
 use crate::Runtime;
 use crate::io::{AsyncReadExt, AsyncWriteExt};
 use crate::net;
@@ -87,7 +87,7 @@ impl<R: Runtime> UnixListener<R> {
     /// The OS error of the accept, or `Other` once the runtime is shut down.
     pub fn accept(&self) -> io::Result<(UnixStream<R>, SocketAddr)> {
         running(&self.rt)?;
-        let (s, addr) = self.rt.block_on(net::UnixListener::accept(&self.inner))?;
+        let (s, addr) = block_io(&self.rt, net::UnixListener::accept(&self.inner))?;
         Ok((UnixStream::new(self.rt.clone(), s), addr))
     }
 
@@ -171,7 +171,7 @@ impl<R: Runtime> UnixStream<R> {
     /// As [`Runtime::unix_connect`]'s (`NotFound`, `ConnectionRefused`).
     pub fn connect<P: AsRef<Path>>(rt: &R, path: P) -> io::Result<Self> {
         running(rt)?;
-        let inner = rt.block_on(rt.unix_connect(path))?;
+        let inner = block_io(rt, rt.unix_connect(path))?;
         Ok(UnixStream::new(rt.clone(), inner))
     }
 
@@ -349,27 +349,28 @@ impl<R: Runtime> UnixDatagram<R> {
     /// buffer is full.
     pub fn send_to(&self, buf: &[u8], target: &Path) -> io::Result<usize> {
         running(&self.rt)?;
-        self.rt
-            .block_on(net::UnixDatagram::send_to(&self.inner, buf, target))
+        block_io(
+            &self.rt,
+            net::UnixDatagram::send_to(&self.inner, buf, target),
+        )
     }
 
     /// Blocks until a datagram arrives; returns its length and sender.
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         running(&self.rt)?;
-        self.rt
-            .block_on(net::UnixDatagram::recv_from(&self.inner, buf))
+        block_io(&self.rt, net::UnixDatagram::recv_from(&self.inner, buf))
     }
 
     /// Sends a datagram to the connected peer.
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
         running(&self.rt)?;
-        self.rt.block_on(net::UnixDatagram::send(&self.inner, buf))
+        block_io(&self.rt, net::UnixDatagram::send(&self.inner, buf))
     }
 
     /// Blocks until a datagram from the connected peer arrives.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         running(&self.rt)?;
-        self.rt.block_on(net::UnixDatagram::recv(&self.inner, buf))
+        block_io(&self.rt, net::UnixDatagram::recv(&self.inner, buf))
     }
 
     /// This socket's own address.
