@@ -659,3 +659,86 @@ pub fn cancel_reaches_blocked_and_later_socket_calls<R: Runtime>(rt: R) {
     let other = implicit::spawn(&rt, move || quiet_peer.read(&mut [0u8; 4]));
     assert_eq!(other.join().unwrap().unwrap(), 0);
 }
+
+/// Conformance case: the blocking-style task group waits for its children; the first
+/// failure cancels the siblings blocked in reads and the body blocked in an accept (their
+/// cancellation errors are not reported as failures), and every child is done when it
+/// returns; a child's panic is raised again after the others stopped.
+pub fn implicit_task_group_cancels_blocked_children_and_body<R: Runtime>(rt: R) {
+    let done = Arc::new(AtomicUsize::new(0));
+    let d2 = done.clone();
+    let out = implicit::task_group(&rt, |group| {
+        for i in 0..10u64 {
+            let (rt, done) = (rt.clone(), d2.clone());
+            group.spawn(move || {
+                implicit::sleep(&rt, ms(i));
+                done.fetch_add(1, Ordering::SeqCst);
+                Ok::<(), std::io::Error>(())
+            });
+        }
+        Ok("body")
+    });
+    assert_eq!(out.unwrap(), "body");
+    assert_eq!(
+        done.load(Ordering::SeqCst),
+        10,
+        "returned before its children"
+    );
+
+    let listener = TcpListener::bind(&rt, "127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let live = Arc::new(AtomicUsize::new(0));
+    let t0 = Instant::now();
+    let rt2 = rt.clone();
+    let l2 = live.clone();
+    let err = implicit::task_group(&rt, move |group| {
+        for _ in 0..5 {
+            let mut quiet = TcpStream::connect(&rt2, addr)?;
+            let live = l2.clone();
+            live.fetch_add(1, Ordering::SeqCst);
+            group.spawn(move || {
+                let r = quiet.read(&mut [0u8; 8]);
+                live.fetch_sub(1, Ordering::SeqCst);
+                r.map(drop)
+            });
+        }
+        let rt3 = rt2.clone();
+        group.spawn(move || {
+            implicit::sleep(&rt3, ms(20));
+            Err(std::io::Error::new(ErrorKind::InvalidData, "bad frame"))
+        });
+        // The body waits in an accept that only the cancellation ends.
+        for _ in 0..5 {
+            listener.accept()?;
+        }
+        listener.accept()?;
+        Ok(())
+    })
+    .unwrap_err();
+    assert!(
+        t0.elapsed() < PROMPT,
+        "cancellation took {:?}",
+        t0.elapsed()
+    );
+    assert_eq!(err.first().kind(), ErrorKind::InvalidData);
+    assert!(
+        err.rest().is_empty(),
+        "cancellations reported as errors: {:?}",
+        err.rest()
+    );
+    assert_eq!(live.load(Ordering::SeqCst), 0, "a child outlived its group");
+
+    let rt2 = rt.clone();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        implicit::task_group(&rt, move |group| {
+            let rt3 = rt2.clone();
+            group.spawn(move || {
+                implicit::sleep(&rt3, ms(5));
+                panic!("implicit child boom")
+            });
+            Ok::<(), std::io::Error>(())
+        })
+    }));
+    let payload = caught.unwrap_err();
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"implicit child boom"));
+}

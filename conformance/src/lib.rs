@@ -17,7 +17,7 @@
 //! runtime is only dropped). Each test runs on a thread of its own and fails after 60 s
 //! instead of hanging (see [`testing`]).
 //!
-//! The cases (86 of them on Unix, 78 elsewhere) cover spawning, joining, aborting and panics
+//! The cases (87 of them on Unix, 79 elsewhere) cover spawning, joining, aborting and panics
 //! ([`rt_spawn`]), task sets and cancellation ([`structured`]), stack use
 //! ([`rt_stack`]), timers ([`time_sleep`]), TCP ([`net_tcp`]),
 //! UDP ([`net_udp`]) and Unix (`net_unix`, on Unix) sockets, runtime-agnostic channels ([`sync_channels`]) and
@@ -107,6 +107,7 @@ macro_rules! suite {
             $crate::suite!(@case implicit, implicit, implicit_sync_primitives, ($rt), ($make), ($stop));
             $crate::suite!(@case implicit, implicit, a_stream_is_shared_and_cloned, ($rt), ($make), ($stop));
             $crate::suite!(@case implicit, implicit, cancel_reaches_blocked_and_later_socket_calls, ($rt), ($make), ($stop));
+            $crate::suite!(@case implicit, implicit, implicit_task_group_cancels_blocked_children_and_body, ($rt), ($make), ($stop));
         }
         #[allow(non_snake_case)]
         mod net_tcp {

@@ -61,9 +61,11 @@ use crate::net::{self, ToSocketAddrs};
 use crate::structured::CancellationToken;
 use crate::{JoinError, JoinHandle, Runtime, RuntimeExt};
 
+mod group;
 pub mod sync;
 #[cfg(unix)]
 mod unix;
+pub use group::{TaskGroup, task_group};
 #[cfg(unix)]
 pub use unix::{UnixDatagram, UnixIncoming, UnixListener, UnixStream};
 

@@ -236,6 +236,12 @@ pub struct GroupError<E> {
 }
 
 impl<E> GroupError<E> {
+    /// A group error of `errors` (at least one; the first first).
+    pub(crate) fn new(errors: Vec<E>) -> GroupError<E> {
+        debug_assert!(!errors.is_empty());
+        GroupError { errors }
+    }
+
     /// The first error: the one that cancelled the group.
     pub fn first(&self) -> &E {
         &self.errors[0]
