@@ -419,15 +419,15 @@ pub fn unix_sockets_in_blocking_style<R: Runtime>(rt: R) {
     assert_eq!(&buf[..3], b"two");
 }
 
-/// Conformance case: `implicit::sync` blocks only the implicit thread: 2 000 green threads
-/// (600 OS threads on the other backends) meet at its `Barrier`, which `std::sync::Barrier`
-/// cannot do on two green workers; a contended `Mutex` loses no update; a `Condvar` hands
+/// Conformance case: `implicit::sync` blocks only the implicit thread: 2 000 implicit
+/// threads (green threads on Green, OS threads elsewhere) meet at its `Barrier`, which
+/// `std::sync::Barrier` cannot do on two green workers; a contended `Mutex` loses no update; a `Condvar` hands
 /// work over; a `Semaphore` bounds concurrency; a channel joins an implicit thread and an
 /// async task both ways.
 pub fn implicit_sync_primitives<R: Runtime>(rt: R) {
     use implicit::sync::{Barrier, Condvar, Mutex, Semaphore, channel};
 
-    let n = if rt.name() == "green" { 2_000 } else { 600 };
+    let n = 2_000;
     let barrier = Arc::new(Barrier::new(n));
     let leaders = Arc::new(AtomicUsize::new(0));
     let threads: Vec<_> = (0..n)
