@@ -4,7 +4,8 @@
 //! ```text
 //! cargo run --release -p anyrt-bench               # full run (under 5 minutes)
 //! cargo run --release -p anyrt-bench -- --quick    # smoke run (under a minute)
-//! cargo run --release -p anyrt-bench -- --json results.json --conns 100,1000 --reps 5
+//! cargo run --release -p anyrt-bench -- --json results.json --svg ratios.svg --conns 100,1000 --reps 5
+//! cargo run --release -p anyrt-bench -- --help      # cases, rows and options
 //! cargo run --release -p anyrt-bench -- --cases echo --rows raw-may,green-implicit
 //! ```
 //!
@@ -114,24 +115,95 @@ impl Plan {
     }
 }
 
-fn main() {
-    if let Err(e) = run() {
-        eprintln!("error: {e}");
-        std::process::exit(2);
-    }
+/// The cases, as `--cases` names them.
+const CASES: &[&str] = &["echo", "spawn", "timers", "memory"];
+
+const ROWS_HELP: &str = "\
+Rows (--rows), each raw row followed by the anyrt rows measured against it:
+  raw-tokio       raw tokio
+  tokio           anyrt Tokio                 (ratio against raw-tokio)
+  tokio-dyn       AnyRuntime(Tokio)           (ratio against tokio)
+  raw-smol        raw smol
+  smol            anyrt Smol                  (ratio against raw-smol)
+  smol-dyn        AnyRuntime(Smol)            (ratio against smol)
+  raw-may         raw may
+  green           anyrt Green (async)         (ratio against raw-may)
+  green-dyn       AnyRuntime(Green)           (ratio against green)
+  green-implicit  anyrt Green (implicit)      (ratio against raw-may)
+
+Cases (--cases):
+  echo     round trips over loopback TCP: throughput, latency, server CPU and
+           allocations per round trip, at each --conns
+  spawn    spawn+join of empty tasks: tasks/s and CPU per task
+  timers   concurrent sleep(10 ms): total wall time and p99 lateness
+  memory   RSS per idle task and per idle connection (anyrt rows)
+
+Every measurement runs in a child process; raw and anyrt rows are interleaved.";
+
+/// anyrt's comparison benchmark: the same workloads written directly against tokio, smol
+/// and may ("raw") and through anyrt, interleaved in one invocation.
+#[derive(clap::Parser, Debug)]
+#[command(name = "anyrt-bench", after_help = ROWS_HELP)]
+struct Cli {
+    /// A smoke run (under a minute): one short repetition of each row.
+    #[arg(long)]
+    quick: bool,
+    /// Writes every figure (median, min, max, ratio, samples) as JSON to PATH.
+    #[arg(long, value_name = "PATH")]
+    json: Option<std::path::PathBuf>,
+    /// Draws the anyrt/raw ratio of every figure as an SVG chart to PATH.
+    #[arg(long, value_name = "PATH")]
+    svg: Option<std::path::PathBuf>,
+    /// Echo connection counts [default: 50,1000; --quick: 50].
+    #[arg(long, value_name = "N,N,...", value_delimiter = ',')]
+    conns: Option<Vec<usize>>,
+    /// Repetitions of every row [default: 5 per echo row, 9 per spawn and timer row].
+    #[arg(long, value_name = "N")]
+    reps: Option<usize>,
+    /// Seconds of each echo measurement [default: 1.25; --quick: 0.4].
+    #[arg(long, value_name = "S")]
+    secs: Option<f64>,
+    /// Worker threads per runtime [default: the machine's parallelism].
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
+    /// Only these rows (see the list below).
+    #[arg(long, value_name = "ROW,...", value_delimiter = ',',
+          value_parser = clap::builder::PossibleValuesParser::new(ROWS.iter().map(|r| r.0)))]
+    rows: Option<Vec<String>>,
+    /// Only these cases.
+    #[arg(long, value_name = "CASE,...", value_delimiter = ',',
+          value_parser = clap::builder::PossibleValuesParser::new(CASES))]
+    cases: Option<Vec<String>>,
+    /// No progress bar on stderr (one line per run instead).
+    #[arg(long)]
+    no_progress: bool,
+
+    // The child processes' roles (the binary re-executes itself).
+    /// Child: serves echo on ROW.
+    #[arg(long, hide = true)]
+    serve_row: Option<String>,
+    /// Child: the echo load generator against ADDR.
+    #[arg(long, hide = true)]
+    load: Option<std::net::SocketAddr>,
+    /// Child: the load generator's warm-up seconds.
+    #[arg(long, hide = true, default_value_t = 0.5)]
+    warmup: f64,
+    /// Child: runs one case (spawn, timers, memory-tasks, memory-conns).
+    #[arg(long, hide = true)]
+    case: Option<String>,
+    /// Child: the row of `--case`.
+    #[arg(long, hide = true)]
+    row: Option<String>,
+    /// Child: the count of `--case`.
+    #[arg(long, hide = true, default_value_t = 100_000)]
+    count: usize,
 }
 
-fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> io::Result<Option<T>> {
-    match args.iter().position(|a| a == name) {
-        None => Ok(None),
-        Some(i) => {
-            let v = args
-                .get(i + 1)
-                .ok_or_else(|| invalid(format!("{name} needs a value")))?;
-            v.parse()
-                .map(Some)
-                .map_err(|_| invalid(format!("{name} {v}: not a valid value")))
-        }
+fn main() {
+    let cli = <Cli as clap::Parser>::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e}");
+        std::process::exit(2);
     }
 }
 
@@ -139,70 +211,44 @@ fn invalid(msg: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg)
 }
 
-fn run() -> io::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let workers = arg(&args, "--workers")?
+fn run(cli: Cli) -> io::Result<()> {
+    let workers = cli
+        .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     // Child roles.
-    if let Some(row) = arg::<String>(&args, "--serve-row")? {
-        return echo::serve(&row, workers);
+    if let Some(row) = &cli.serve_row {
+        return echo::serve(row, workers);
     }
-    if let Some(addr) = arg(&args, "--load")? {
-        let conns = arg(&args, "--conns")?.unwrap_or(50);
-        let secs = arg(&args, "--secs")?.unwrap_or(2.0);
-        let warmup = arg(&args, "--warmup")?.unwrap_or(0.5);
-        return echo::load(addr, conns, secs, warmup);
+    if let Some(addr) = cli.load {
+        let conns = cli
+            .conns
+            .as_ref()
+            .and_then(|c| c.first().copied())
+            .unwrap_or(50);
+        return echo::load(addr, conns, cli.secs.unwrap_or(2.0), cli.warmup);
     }
-    if let Some(case) = arg::<String>(&args, "--case")? {
-        let row: String = arg(&args, "--row")?.ok_or_else(|| invalid("--row needed".into()))?;
-        let count = arg(&args, "--count")?.unwrap_or(100_000);
+    if let Some(case) = &cli.case {
+        let row = cli
+            .row
+            .as_deref()
+            .ok_or_else(|| invalid("--row needed".into()))?;
+        let count = cli.count;
         return match case.as_str() {
-            "spawn" => tasks::spawn(&row, workers, count),
-            "timers" => tasks::timers(&row, workers, count),
-            "memory-tasks" => tasks::memory_tasks(&row, workers, count),
-            "memory-conns" => tasks::memory_conns(&row, workers, count),
+            "spawn" => tasks::spawn(row, workers, count),
+            "timers" => tasks::timers(row, workers, count),
+            "memory-tasks" => tasks::memory_tasks(row, workers, count),
+            "memory-conns" => tasks::memory_conns(row, workers, count),
             other => Err(invalid(format!("unknown case {other}"))),
         };
     }
     // The orchestrator.
-    let known = [
-        "--quick",
-        "--json",
-        "--conns",
-        "--reps",
-        "--secs",
-        "--workers",
-        "--rows",
-        "--cases",
-    ];
-    for a in args.iter().filter(|a| a.starts_with("--")) {
-        if !known.contains(&a.as_str()) {
-            return Err(invalid(format!(
-                "unknown option {a} (known: {})",
-                known.join(" ")
-            )));
-        }
-    }
-    let quick = args.iter().any(|a| a == "--quick");
-    // `--conns 50,1000`: the echo runs, by connection count.
-    let conns: Option<Vec<usize>> = match arg::<String>(&args, "--conns")? {
-        None => None,
-        Some(v) => Some(
-            v.split(',')
-                .map(|n| {
-                    n.parse()
-                        .map_err(|_| invalid(format!("--conns {v}: not a list of numbers")))
-                })
-                .collect::<io::Result<_>>()?,
-        ),
-    };
-    let mut plan = if quick {
+    let mut plan = if cli.quick {
         Plan {
             reps: 1,
             case_reps: 1,
             secs: 0.4,
             warmup: 0.1,
-            conns: conns.clone().unwrap_or_else(|| vec![50]),
+            conns: cli.conns.clone().unwrap_or_else(|| vec![50]),
             tasks: 20_000,
             idle_tasks: 20_000,
             idle_conns: 200,
@@ -216,7 +262,7 @@ fn run() -> io::Result<()> {
             case_reps: 9,
             secs: 1.25,
             warmup: 0.25,
-            conns: conns.unwrap_or_else(|| vec![50, 1000]),
+            conns: cli.conns.clone().unwrap_or_else(|| vec![50, 1000]),
             tasks: 100_000,
             idle_tasks: 100_000,
             idle_conns: 1000,
@@ -225,21 +271,21 @@ fn run() -> io::Result<()> {
             cases: None,
         }
     };
-    if let Some(r) = arg(&args, "--reps")? {
+    if let Some(r) = cli.reps {
         plan.reps = r;
         plan.case_reps = r;
     }
-    if let Some(s) = arg(&args, "--secs")? {
+    if let Some(s) = cli.secs {
         plan.secs = s;
     }
-    let list = |v: String| v.split(',').map(str::to_owned).collect::<Vec<_>>();
-    plan.rows = arg::<String>(&args, "--rows")?.map(list);
-    plan.cases = arg::<String>(&args, "--cases")?.map(list);
-    let json: Option<String> = arg(&args, "--json")?;
+    plan.rows = cli.rows.clone();
+    plan.cases = cli.cases.clone();
     let t0 = std::time::Instant::now();
     let mut report = Report::default();
-    run_echo(&plan, &mut report)?;
-    run_cases(&plan, &mut report)?;
+    let progress = Progress::new(&plan, !cli.no_progress);
+    run_echo(&plan, &mut report, &progress)?;
+    run_cases(&plan, &mut report, &progress)?;
+    progress.finish();
     report.print(&mut io::stdout().lock())?;
     println!(
         "\n{} workers per runtime; {} repetitions per echo row, {} per spawn and timer row, \
@@ -251,11 +297,70 @@ fn run() -> io::Result<()> {
         plan.case_reps,
         t0.elapsed().as_secs_f64()
     );
-    if let Some(path) = json {
-        std::fs::write(&path, report.json())?;
-        eprintln!("wrote {path}");
+    if let Some(path) = &cli.json {
+        std::fs::write(path, report.json()?)?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some(path) = &cli.svg {
+        std::fs::write(path, report.svg())?;
+        eprintln!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// Progress on stderr: a bar on a terminal, one line per run elsewhere (CI logs).
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    fn new(plan: &Plan, wanted: bool) -> Progress {
+        use std::io::IsTerminal;
+        if !wanted || !io::stderr().is_terminal() {
+            return Progress { bar: None };
+        }
+        let count =
+            |has: fn(&str) -> bool| ROWS.iter().filter(|(r, _)| has(r) && plan.row(r)).count();
+        let mut total = 0;
+        if plan.case("echo") {
+            total += plan.conns.len() * plan.reps * count(|_| true);
+        }
+        if plan.case("spawn") {
+            total += plan.case_reps * count(async_rows);
+        }
+        if plan.case("timers") {
+            total += plan.case_reps * count(timer_rows);
+        }
+        if plan.case("memory") {
+            total += count(anyrt_rows);
+        }
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:30}] {pos}/{len} (eta {eta}) {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        Progress { bar: Some(bar) }
+    }
+
+    /// A run starts.
+    fn run(&self, what: String) {
+        match &self.bar {
+            Some(bar) => {
+                bar.set_message(what);
+                bar.inc(1);
+            }
+            None => eprintln!("{what}"),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 /// The raw row an anyrt row is compared with (every case uses the same row names).
@@ -290,7 +395,7 @@ fn field(f: &[(String, f64)], key: &str) -> io::Result<f64> {
         .ok_or_else(|| io::Error::other(format!("child output lacks `{key}`")))
 }
 
-fn run_echo(plan: &Plan, report: &mut Report) -> io::Result<()> {
+fn run_echo(plan: &Plan, report: &mut Report, progress: &Progress) -> io::Result<()> {
     if !plan.case("echo") {
         return Ok(());
     }
@@ -298,7 +403,7 @@ fn run_echo(plan: &Plan, report: &mut Report) -> io::Result<()> {
         let case = format!("echo {conns} conns");
         for rep in 0..plan.reps {
             for &(row, label) in plan.rows_for_rep(|_| true, rep) {
-                eprintln!("[{case}] rep {}/{} {label}", rep + 1, plan.reps);
+                progress.run(format!("[{case}] rep {}/{} {label}", rep + 1, plan.reps));
                 let r = echo_once(plan, row, conns)?;
                 let trips = r.trips.max(1.0);
                 let base = baseline(row);
@@ -446,14 +551,18 @@ fn child_case(plan: &Plan, case: &str, row: &str, count: usize) -> io::Result<Ve
     Ok(fields(&String::from_utf8_lossy(&out.stdout)))
 }
 
-fn run_cases(plan: &Plan, report: &mut Report) -> io::Result<()> {
+fn run_cases(plan: &Plan, report: &mut Report, progress: &Progress) -> io::Result<()> {
     let spawn_case = format!("spawn+join {} tasks", plan.tasks);
     let timer_case = format!("{} concurrent sleep(10 ms)", plan.tasks);
     for rep in 0..plan.case_reps {
         // One case at a time over all rows, so each row follows a run of the same case.
         if plan.case("spawn") {
             for &(row, label) in plan.rows_for_rep(async_rows, rep) {
-                eprintln!("[spawn] rep {}/{} {label}", rep + 1, plan.case_reps);
+                progress.run(format!(
+                    "[spawn] rep {}/{} {label}",
+                    rep + 1,
+                    plan.case_reps
+                ));
                 let base = baseline(row);
                 let f = child_case(plan, "spawn", row, plan.tasks)?;
                 let secs = field(&f, "secs")?;
@@ -479,7 +588,11 @@ fn run_cases(plan: &Plan, report: &mut Report) -> io::Result<()> {
         }
         if plan.case("timers") {
             for &(row, label) in plan.rows_for_rep(timer_rows, rep) {
-                eprintln!("[timers] rep {}/{} {label}", rep + 1, plan.case_reps);
+                progress.run(format!(
+                    "[timers] rep {}/{} {label}",
+                    rep + 1,
+                    plan.case_reps
+                ));
                 let base = baseline(row);
                 let f = child_case(plan, "timers", row, plan.tasks)?;
                 report.add(
@@ -509,7 +622,7 @@ fn run_cases(plan: &Plan, report: &mut Report) -> io::Result<()> {
         return Ok(());
     }
     for &(row, label) in plan.rows_for_rep(anyrt_rows, 0) {
-        eprintln!("[memory] {label}");
+        progress.run(format!("[memory] {label}"));
         let f = child_case(plan, "memory-tasks", row, plan.idle_tasks)?;
         report.add(
             &task_case,

@@ -142,38 +142,120 @@ impl Report {
         Ok(())
     }
 
-    /// Every figure as JSON: backend, case, metric, unit, median, min, max, ratio.
-    pub(crate) fn json(&self) -> String {
-        let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
-        let num = |v: f64| {
-            if v.is_finite() {
-                format!("{v}")
-            } else {
-                "null".into()
-            }
-        };
-        let items: Vec<String> = self
+    /// Every figure as JSON (serde_json): backend, row, case, metric, unit, median, min,
+    /// max, ratio (`null` where there is none), samples.
+    pub(crate) fn json(&self) -> io::Result<String> {
+        #[derive(serde::Serialize)]
+        struct Figure<'a> {
+            backend: &'a str,
+            row: &'a str,
+            case: &'a str,
+            metric: &'a str,
+            unit: &'a str,
+            median: Option<f64>,
+            min: Option<f64>,
+            max: Option<f64>,
+            ratio: Option<f64>,
+            samples: usize,
+        }
+        let finite = |v: f64| v.is_finite().then_some(v);
+        let figures: Vec<Figure<'_>> = self
             .series
             .iter()
-            .map(|s| {
-                let min = s.values.iter().copied().fold(f64::INFINITY, f64::min);
-                let max = s.values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                format!(
-                    "  {{\"backend\": \"{}\", \"row\": \"{}\", \"case\": \"{}\", \"metric\": \"{}\", \"unit\": \"{}\", \
-                     \"median\": {}, \"min\": {}, \"max\": {}, \"ratio\": {}, \"samples\": {}}}",
-                    esc(s.label),
-                    esc(s.row),
-                    esc(&s.case),
-                    esc(s.metric),
-                    esc(s.unit),
-                    num(median(&s.values)),
-                    num(min),
-                    num(max),
-                    self.ratio(s).map_or("null".into(), num),
-                    s.values.len()
-                )
+            .map(|s| Figure {
+                backend: s.label,
+                row: s.row,
+                case: &s.case,
+                metric: s.metric,
+                unit: s.unit,
+                median: finite(median(&s.values)),
+                min: finite(s.values.iter().copied().fold(f64::INFINITY, f64::min)),
+                max: finite(s.values.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
+                ratio: self.ratio(s).and_then(finite),
+                samples: s.values.len(),
             })
             .collect();
-        format!("[\n{}\n]\n", items.join(",\n"))
+        let mut out = serde_json::to_string_pretty(&figures).map_err(io::Error::other)?;
+        out.push('\n');
+        Ok(out)
+    }
+
+    /// The anyrt/raw (and AnyRuntime/anyrt) ratio of every figure that has one, as a bar
+    /// chart: one group per case and metric, one bar per row, a line at 1.0, bars that
+    /// favour anyrt in green (a higher throughput, a lower cost) and the others in red.
+    pub(crate) fn svg(&self) -> String {
+        const WIDTH: f64 = 760.0;
+        const LABEL: f64 = 260.0;
+        const BAR: f64 = 14.0;
+        const GAP: f64 = 4.0;
+        const HEAD: f64 = 22.0;
+        let bars: Vec<(&Series, f64)> = self
+            .series
+            .iter()
+            .filter_map(|s| Some((s, self.ratio(s).filter(|r| r.is_finite())?)))
+            .collect();
+        let max_ratio = bars
+            .iter()
+            .map(|(_, r)| *r)
+            .fold(1.25f64, f64::max)
+            .min(4.0);
+        let scale = (WIDTH - LABEL - 60.0) / max_ratio;
+        let esc = |t: &str| {
+            t.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        };
+        let mut body = String::new();
+        let mut y = 30.0;
+        let mut groups: Vec<(String, &str)> = Vec::new();
+        for (s, _) in &bars {
+            if !groups.iter().any(|(c, m)| *c == s.case && *m == s.metric) {
+                groups.push((s.case.clone(), s.metric));
+            }
+        }
+        for (case, metric) in &groups {
+            body.push_str(&format!(
+                "<text x=\"4\" y=\"{:.0}\" font-weight=\"bold\">{} — {}</text>\n",
+                y + 14.0,
+                esc(case),
+                esc(metric)
+            ));
+            y += HEAD;
+            for (s, r) in bars
+                .iter()
+                .filter(|(s, _)| s.case == *case && s.metric == *metric)
+            {
+                // Throughputs: higher is better; costs and times: lower is better.
+                let higher_better = s.unit == "1/s";
+                let good = if higher_better { *r >= 1.0 } else { *r <= 1.0 };
+                let colour = if good { "#3a9a4a" } else { "#c0463c" };
+                let w = (r.min(max_ratio) * scale).max(1.0);
+                body.push_str(&format!(
+                    "<text x=\"{:.0}\" y=\"{:.0}\" text-anchor=\"end\">{} / {}</text>\n\
+                     <rect x=\"{LABEL}\" y=\"{:.0}\" width=\"{w:.1}\" height=\"{BAR}\" fill=\"{colour}\"/>\n\
+                     <text x=\"{:.1}\" y=\"{:.0}\">{r:.3}</text>\n",
+                    LABEL - 6.0,
+                    y + BAR - 3.0,
+                    esc(s.label),
+                    esc(s.baseline.unwrap_or("")),
+                    y,
+                    LABEL + w + 4.0,
+                    y + BAR - 3.0,
+                ));
+                y += BAR + GAP;
+            }
+            y += GAP * 2.0;
+        }
+        let one = LABEL + scale;
+        format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{h:.0}\" \
+             font-family=\"sans-serif\" font-size=\"12\">\n\
+             <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+             <text x=\"4\" y=\"16\">anyrt-bench: ratio of each row to its baseline \
+             (green: in anyrt's favour; the line is 1.0)</text>\n{body}\
+             <line x1=\"{one:.1}\" y1=\"26\" x2=\"{one:.1}\" y2=\"{h:.0}\" stroke=\"black\" stroke-dasharray=\"4 3\"/>\n\
+             </svg>\n",
+            h = y + 10.0,
+        )
     }
 }
