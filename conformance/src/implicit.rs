@@ -398,7 +398,10 @@ pub fn unix_sockets_in_blocking_style<R: Runtime>(rt: R) {
     assert_eq!(a.read(&mut buf).unwrap_err().kind(), ErrorKind::TimedOut);
     assert!(started.elapsed() >= ms(45));
     assert_eq!(a.read_timeout().unwrap(), Some(ms(50)));
-    b.write_all(b"pair").unwrap();
+    // A clone writes while the original reads.
+    let mut b2 = b.try_clone().unwrap();
+    let writer = implicit::spawn(&rt, move || b2.write_all(b"pair"));
+    writer.join().unwrap().unwrap();
     b.shutdown(Shutdown::Write).unwrap();
     let mut got = Vec::new();
     a.read_to_end(&mut got).unwrap();

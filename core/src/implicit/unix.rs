@@ -6,7 +6,7 @@ use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::{NO_TIMEOUT, block_io, load_timeout, running, store_timeout, with_timeout};
@@ -162,6 +162,40 @@ impl<R: Runtime> UnixStream<R> {
             read_timeout: AtomicU64::new(NO_TIMEOUT),
             write_timeout: AtomicU64::new(NO_TIMEOUT),
         }
+    }
+
+    /// A second handle to the same connection (the socket duplicated, as std's
+    /// `try_clone`), for a reader thread and a writer thread; the timeouts set so far are
+    /// copied, after that each handle keeps its own.
+    ///
+    /// ```
+    /// use anyrt_core::implicit::{self, UnixStream};
+    /// use std::io::{Read, Write};
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let (a, mut b) = UnixStream::pair(&rt)?;
+    /// let mut writer = a.try_clone()?;
+    /// let t = implicit::spawn(&rt, move || writer.write_all(b"cloned"));
+    /// let mut got = [0u8; 6];
+    /// b.read_exact(&mut got)?;
+    /// assert_eq!(&got, b"cloned");
+    /// t.join().unwrap()?;
+    /// # drop(a);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn try_clone(&self) -> io::Result<UnixStream<R>> {
+        let dup = std::os::fd::AsFd::as_fd(&self.inner).try_clone_to_owned()?;
+        let inner = self
+            .rt
+            .unix_stream_from_std(std::os::unix::net::UnixStream::from(dup))?;
+        let clone = UnixStream::new(self.rt.clone(), inner);
+        for (from, to) in [
+            (&self.read_timeout, &clone.read_timeout),
+            (&self.write_timeout, &clone.write_timeout),
+        ] {
+            to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        Ok(clone)
     }
 
     /// Connects to the listener at `path`, as [`Runtime::unix_connect`] does.
