@@ -391,7 +391,7 @@ pub fn unix_sockets_in_blocking_style<R: Runtime>(rt: R) {
         c.join().unwrap();
     }
 
-    let (mut a, mut b) = UnixStream::pair(&rt).unwrap();
+    let (mut a, b) = UnixStream::pair(&rt).unwrap();
     a.set_read_timeout(Some(ms(50))).unwrap();
     let started = Instant::now();
     let mut buf = [0u8; 8];
