@@ -131,6 +131,9 @@ impl anyrt_core::net::UnixStream for UnixStream {
     }
 }
 
+#[cfg(feature = "tokio-io")]
+anyrt_core::impl_tokio_io!(UnixStream);
+
 impl futures_io::AsyncRead for UnixStream {
     fn poll_read(
         self: Pin<&mut Self>,

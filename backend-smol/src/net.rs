@@ -109,6 +109,9 @@ impl anyrt_core::net::TcpStream for TcpStream {
     }
 }
 
+#[cfg(feature = "tokio-io")]
+anyrt_core::impl_tokio_io!(TcpStream);
+
 impl futures_io::AsyncRead for TcpStream {
     fn poll_read(
         mut self: Pin<&mut Self>,

@@ -235,6 +235,9 @@ impl<R: Runtime> DynRuntime for R {
 /// Any backend's TCP stream, boxed: reads and writes are one virtual call each.
 pub struct AnyTcpStream(Box<dyn TcpStream>);
 
+#[cfg(feature = "tokio-io")]
+crate::impl_tokio_io!(AnyTcpStream);
+
 impl AnyTcpStream {
     /// Boxes `stream`.
     pub fn new(stream: impl TcpStream) -> AnyTcpStream {
@@ -257,7 +260,7 @@ impl futures_io::AsyncRead for AnyTcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut *self.0).poll_read(cx, buf)
+        futures_io::AsyncRead::poll_read(Pin::new(&mut *self.0), cx, buf)
     }
 
     fn poll_read_vectored(
@@ -275,7 +278,7 @@ impl futures_io::AsyncWrite for AnyTcpStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut *self.0).poll_write(cx, buf)
+        futures_io::AsyncWrite::poll_write(Pin::new(&mut *self.0), cx, buf)
     }
 
     fn poll_write_vectored(
@@ -283,15 +286,15 @@ impl futures_io::AsyncWrite for AnyTcpStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut *self.0).poll_write_vectored(cx, bufs)
+        futures_io::AsyncWrite::poll_write_vectored(Pin::new(&mut *self.0), cx, bufs)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.0).poll_flush(cx)
+        futures_io::AsyncWrite::poll_flush(Pin::new(&mut *self.0), cx)
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.0).poll_close(cx)
+        futures_io::AsyncWrite::poll_close(Pin::new(&mut *self.0), cx)
     }
 }
 
@@ -325,7 +328,7 @@ impl TcpStream for AnyTcpStream {
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.0.is_write_vectored()
+        TcpStream::is_write_vectored(&*self.0)
     }
 
     fn poll_write_shared(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {

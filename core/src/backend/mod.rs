@@ -143,3 +143,112 @@ mod tests {
         assert!(worker_threads(None).unwrap() >= 1);
     }
 }
+
+/// tokio's I/O traits, for backends that implement them on their streams with the
+/// `tokio-io` feature (see [`impl_tokio_io!`](crate::impl_tokio_io)).
+#[cfg(feature = "tokio-io")]
+pub mod tokio_io {
+    pub use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+}
+
+/// Implements tokio's `AsyncRead` and `AsyncWrite` (the `tokio-io` feature) for a stream
+/// type from its futures-io implementations: reads go into the `ReadBuf`'s unfilled part
+/// (initialised once per buffer, as tokio's own adapters do), `poll_shutdown` is
+/// `poll_close`.
+///
+/// ```
+/// # #[cfg(feature = "tokio-io")] {
+/// struct MyStream(futures_util::io::Cursor<Vec<u8>>);
+///
+/// impl futures_io::AsyncRead for MyStream {
+///     fn poll_read(
+///         mut self: std::pin::Pin<&mut Self>,
+///         cx: &mut std::task::Context<'_>,
+///         buf: &mut [u8],
+///     ) -> std::task::Poll<std::io::Result<usize>> {
+///         std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+///     }
+/// }
+/// impl futures_io::AsyncWrite for MyStream {
+///     fn poll_write(
+///         mut self: std::pin::Pin<&mut Self>,
+///         cx: &mut std::task::Context<'_>,
+///         buf: &[u8],
+///     ) -> std::task::Poll<std::io::Result<usize>> {
+///         std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+///     }
+///     fn poll_flush(
+///         self: std::pin::Pin<&mut Self>,
+///         _: &mut std::task::Context<'_>,
+///     ) -> std::task::Poll<std::io::Result<()>> {
+///         std::task::Poll::Ready(Ok(()))
+///     }
+///     fn poll_close(
+///         self: std::pin::Pin<&mut Self>,
+///         _: &mut std::task::Context<'_>,
+///     ) -> std::task::Poll<std::io::Result<()>> {
+///         std::task::Poll::Ready(Ok(()))
+///     }
+/// }
+/// anyrt_core::impl_tokio_io!(MyStream);
+/// # }
+/// ```
+#[cfg(feature = "tokio-io")]
+#[macro_export]
+macro_rules! impl_tokio_io {
+    ($ty:ty) => {
+        impl $crate::backend::tokio_io::AsyncRead for $ty {
+            fn poll_read(
+                self: ::core::pin::Pin<&mut Self>,
+                cx: &mut ::core::task::Context<'_>,
+                buf: &mut $crate::backend::tokio_io::ReadBuf<'_>,
+            ) -> ::core::task::Poll<::std::io::Result<()>> {
+                let unfilled = buf.initialize_unfilled();
+                match $crate::io::AsyncRead::poll_read(self, cx, unfilled) {
+                    ::core::task::Poll::Ready(Ok(n)) => {
+                        buf.advance(n);
+                        ::core::task::Poll::Ready(Ok(()))
+                    }
+                    ::core::task::Poll::Ready(Err(e)) => ::core::task::Poll::Ready(Err(e)),
+                    ::core::task::Poll::Pending => ::core::task::Poll::Pending,
+                }
+            }
+        }
+
+        impl $crate::backend::tokio_io::AsyncWrite for $ty {
+            fn poll_write(
+                self: ::core::pin::Pin<&mut Self>,
+                cx: &mut ::core::task::Context<'_>,
+                buf: &[u8],
+            ) -> ::core::task::Poll<::std::io::Result<usize>> {
+                $crate::io::AsyncWrite::poll_write(self, cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: ::core::pin::Pin<&mut Self>,
+                cx: &mut ::core::task::Context<'_>,
+                bufs: &[::std::io::IoSlice<'_>],
+            ) -> ::core::task::Poll<::std::io::Result<usize>> {
+                $crate::io::AsyncWrite::poll_write_vectored(self, cx, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(
+                self: ::core::pin::Pin<&mut Self>,
+                cx: &mut ::core::task::Context<'_>,
+            ) -> ::core::task::Poll<::std::io::Result<()>> {
+                $crate::io::AsyncWrite::poll_flush(self, cx)
+            }
+
+            fn poll_shutdown(
+                self: ::core::pin::Pin<&mut Self>,
+                cx: &mut ::core::task::Context<'_>,
+            ) -> ::core::task::Poll<::std::io::Result<()>> {
+                $crate::io::AsyncWrite::poll_close(self, cx)
+            }
+        }
+    };
+}

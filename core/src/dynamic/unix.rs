@@ -34,6 +34,9 @@ use crate::net::{UnixDatagram, UnixListener, UnixStream};
 /// ```
 pub struct AnyUnixStream(Box<dyn UnixStream>);
 
+#[cfg(feature = "tokio-io")]
+crate::impl_tokio_io!(AnyUnixStream);
+
 impl AnyUnixStream {
     /// Erases `stream`'s type.
     pub fn new(stream: impl UnixStream) -> AnyUnixStream {
@@ -56,7 +59,7 @@ impl futures_io::AsyncRead for AnyUnixStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut *self.0).poll_read(cx, buf)
+        futures_io::AsyncRead::poll_read(Pin::new(&mut *self.0), cx, buf)
     }
 
     fn poll_read_vectored(
@@ -74,7 +77,7 @@ impl futures_io::AsyncWrite for AnyUnixStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut *self.0).poll_write(cx, buf)
+        futures_io::AsyncWrite::poll_write(Pin::new(&mut *self.0), cx, buf)
     }
 
     fn poll_write_vectored(
@@ -82,15 +85,15 @@ impl futures_io::AsyncWrite for AnyUnixStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut *self.0).poll_write_vectored(cx, bufs)
+        futures_io::AsyncWrite::poll_write_vectored(Pin::new(&mut *self.0), cx, bufs)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.0).poll_flush(cx)
+        futures_io::AsyncWrite::poll_flush(Pin::new(&mut *self.0), cx)
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.0).poll_close(cx)
+        futures_io::AsyncWrite::poll_close(Pin::new(&mut *self.0), cx)
     }
 }
 

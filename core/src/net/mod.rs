@@ -15,7 +15,7 @@ mod unix;
 
 pub use addr::{AddrQuery, Addrs, ToSocketAddrs};
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReuniteError};
-pub use traits::{AsSocket, TcpListener, TcpStream, UdpSocket};
+pub use traits::{AsSocket, TcpListener, TcpStream, TokioIo, UdpSocket};
 #[cfg(unix)]
 pub use unix::{UnixDatagram, UnixListener, UnixStream};
 

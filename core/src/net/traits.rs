@@ -37,6 +37,33 @@ pub trait AsSocket {}
 #[cfg(not(unix))]
 impl<T: ?Sized> AsSocket for T {}
 
+/// With the `tokio-io` feature, tokio's `AsyncRead` and `AsyncWrite`, which every stream
+/// type ([`TcpStream`], and on Unix [`UnixStream`](super::UnixStream)) then implements, so
+/// generic code uses tokio-util's codecs, hyper-util's `TokioIo` or tokio-rustls on
+/// `R::TcpStream` with no `.compat()`. Without the feature it asks for nothing.
+///
+/// ```
+/// # #[cfg(feature = "tokio-io")]
+/// fn tokio_stream<S: tokio::io::AsyncRead + tokio::io::AsyncWrite>(_: &S) {}
+/// # #[cfg(feature = "tokio-io")]
+/// fn generic<S: anyrt_core::net::TcpStream>(s: &S) {
+///     tokio_stream(s); // no `.compat()`
+/// }
+/// ```
+#[cfg(feature = "tokio-io")]
+pub trait TokioIo: tokio::io::AsyncRead + tokio::io::AsyncWrite {}
+
+#[cfg(feature = "tokio-io")]
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + ?Sized> TokioIo for T {}
+
+/// With the `tokio-io` feature, tokio's `AsyncRead` and `AsyncWrite`; here (the feature
+/// is off) it asks for nothing.
+#[cfg(not(feature = "tokio-io"))]
+pub trait TokioIo {}
+
+#[cfg(not(feature = "tokio-io"))]
+impl<T: ?Sized> TokioIo for T {}
+
 /// A TCP listener; made by [`Runtime::tcp_listen`](crate::Runtime::tcp_listen).
 ///
 /// Dropping the listener closes its socket.
@@ -93,6 +120,7 @@ pub trait TcpListener: Send + Sync + AsSocket + std::fmt::Debug + 'static {
 pub trait TcpStream:
     futures_io::AsyncRead
     + futures_io::AsyncWrite
+    + TokioIo
     + Send
     + Sync
     + Unpin

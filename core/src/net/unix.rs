@@ -79,6 +79,7 @@ pub trait UnixListener: Send + Sync + AsSocket + std::fmt::Debug + 'static {
 pub trait UnixStream:
     futures_io::AsyncRead
     + futures_io::AsyncWrite
+    + super::TokioIo
     + Send
     + Sync
     + Unpin
