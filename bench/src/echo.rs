@@ -227,7 +227,20 @@ fn anyrt_implicit<R: Runtime>(rt: R, listener: std::net::TcpListener) -> io::Res
 /// runtime), `conns` connections doing 64-byte ping-pong. Prints `start` when the measured
 /// window opens (after every connection is up and `warmup` has passed), `end` when it
 /// closes, then `trips N secs S p50_us X p99_us Y`.
-pub(crate) fn load(addr: SocketAddr, conns: usize, secs: f64, warmup: f64) -> io::Result<()> {
+///
+/// With `short`, each of `conns` clients loops over connect → one 64-byte request → its
+/// response → close (HttpArena's "limited-conn" shape); a trip is then a whole connection
+/// and its latency includes the connect.
+pub(crate) fn load(
+    addr: SocketAddr,
+    conns: usize,
+    secs: f64,
+    warmup: f64,
+    short: bool,
+) -> io::Result<()> {
+    if short {
+        return load_short(addr, conns, secs, warmup);
+    }
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -273,7 +286,14 @@ pub(crate) fn load(addr: SocketAddr, conns: usize, secs: f64, warmup: f64) -> io
         for t in tasks {
             all.extend(t.await.map_err(io::Error::other)??);
         }
-        all.sort_unstable();
+        report_trips(all, secs)
+    })
+}
+
+/// Prints `trips N secs S p50_us X p99_us Y` from the latencies (ns) of the measured window.
+fn report_trips(mut all: Vec<u64>, secs: f64) -> io::Result<()> {
+    all.sort_unstable();
+    {
         let pct = |p: f64| {
             all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
                 .copied()
@@ -287,5 +307,52 @@ pub(crate) fn load(addr: SocketAddr, conns: usize, secs: f64, warmup: f64) -> io
             pct(0.99)
         );
         Ok(())
+    }
+}
+
+/// The short-connection load (see [`load`]).
+fn load_short(addr: SocketAddr, clients: usize, secs: f64, warmup: f64) -> io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let start = Instant::now() + Duration::from_secs_f64(warmup);
+        let end = start + Duration::from_secs_f64(secs);
+        let tasks: Vec<_> = (0..clients)
+            .map(|_| {
+                tokio::spawn(async move {
+                    let msg = [7u8; MSG];
+                    let mut back = [0u8; MSG];
+                    let mut lat = Vec::with_capacity(4096);
+                    loop {
+                        let t0 = Instant::now();
+                        if t0 >= end {
+                            break;
+                        }
+                        let mut s = tokio::net::TcpStream::connect(addr).await?;
+                        s.set_nodelay(true)?;
+                        s.write_all(&msg).await?;
+                        s.read_exact(&mut back).await?;
+                        drop(s);
+                        if t0 >= start {
+                            lat.push(t0.elapsed().as_nanos() as u64);
+                        }
+                    }
+                    Ok::<_, io::Error>(lat)
+                })
+            })
+            .collect();
+        tokio::time::sleep_until(start.into()).await;
+        println!("start");
+        io::stdout().flush()?;
+        tokio::time::sleep_until(end.into()).await;
+        println!("end");
+        io::stdout().flush()?;
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.map_err(io::Error::other)??);
+        }
+        report_trips(all, secs)
     })
 }

@@ -116,7 +116,7 @@ impl Plan {
 }
 
 /// The cases, as `--cases` names them.
-const CASES: &[&str] = &["echo", "spawn", "timers", "memory"];
+const CASES: &[&str] = &["echo", "short", "spawn", "timers", "memory"];
 
 const ROWS_HELP: &str = "\
 Rows (--rows), each raw row followed by the anyrt rows measured against it:
@@ -134,6 +134,8 @@ Rows (--rows), each raw row followed by the anyrt rows measured against it:
 Cases (--cases):
   echo     round trips over loopback TCP: throughput, latency, server CPU and
            allocations per round trip, at each --conns
+  short    short connections: 50 clients each looping over connect, one request,
+           its response, close: connections/s, latency, server CPU per connection
   spawn    spawn+join of empty tasks: tasks/s and CPU per task
   timers   concurrent sleep(10 ms): total wall time and p99 lateness
   memory   RSS per idle task and per idle connection (anyrt rows)
@@ -185,6 +187,9 @@ struct Cli {
     /// Child: the echo load generator against ADDR.
     #[arg(long, hide = true)]
     load: Option<std::net::SocketAddr>,
+    /// Child: the load generator makes short connections.
+    #[arg(long, hide = true)]
+    short: bool,
     /// Child: the load generator's warm-up seconds.
     #[arg(long, hide = true, default_value_t = 0.5)]
     warmup: f64,
@@ -225,7 +230,7 @@ fn run(cli: Cli) -> io::Result<()> {
             .as_ref()
             .and_then(|c| c.first().copied())
             .unwrap_or(50);
-        return echo::load(addr, conns, cli.secs.unwrap_or(2.0), cli.warmup);
+        return echo::load(addr, conns, cli.secs.unwrap_or(2.0), cli.warmup, cli.short);
     }
     if let Some(case) = &cli.case {
         let row = cli
@@ -284,6 +289,7 @@ fn run(cli: Cli) -> io::Result<()> {
     let mut report = Report::default();
     let progress = Progress::new(&plan, !cli.no_progress);
     run_echo(&plan, &mut report, &progress)?;
+    run_short(&plan, &mut report, &progress)?;
     run_cases(&plan, &mut report, &progress)?;
     progress.finish();
     report.print(&mut io::stdout().lock())?;
@@ -324,6 +330,9 @@ impl Progress {
         let mut total = 0;
         if plan.case("echo") {
             total += plan.conns.len() * plan.reps * count(|_| true);
+        }
+        if plan.case("short") {
+            total += plan.reps * count(|_| true);
         }
         if plan.case("spawn") {
             total += plan.case_reps * count(async_rows);
@@ -395,6 +404,54 @@ fn field(f: &[(String, f64)], key: &str) -> io::Result<f64> {
         .ok_or_else(|| io::Error::other(format!("child output lacks `{key}`")))
 }
 
+/// Concurrent clients of the short-connection case.
+const SHORT_CLIENTS: usize = 50;
+
+fn run_short(plan: &Plan, report: &mut Report, progress: &Progress) -> io::Result<()> {
+    if !plan.case("short") {
+        return Ok(());
+    }
+    let case = format!("short connections, {SHORT_CLIENTS} clients");
+    for rep in 0..plan.reps {
+        for &(row, label) in plan.rows_for_rep(|_| true, rep) {
+            progress.run(format!("[{case}] rep {}/{} {label}", rep + 1, plan.reps));
+            let r = echo_once(plan, row, SHORT_CLIENTS, true)?;
+            let conns = r.trips.max(1.0);
+            let base = baseline(row);
+            report.add(
+                &case,
+                row,
+                label,
+                base,
+                "connections/s",
+                "1/s",
+                r.trips / r.secs,
+            );
+            report.add(&case, row, label, base, "p50 connection time", "µs", r.p50);
+            report.add(&case, row, label, base, "p99 connection time", "µs", r.p99);
+            report.add(
+                &case,
+                row,
+                label,
+                base,
+                "server CPU per connection",
+                "µs",
+                r.cpu_ns / conns / 1000.0,
+            );
+            report.add(
+                &case,
+                row,
+                label,
+                base,
+                "server allocations per connection",
+                "",
+                r.allocs / conns,
+            );
+        }
+    }
+    Ok(())
+}
+
 fn run_echo(plan: &Plan, report: &mut Report, progress: &Progress) -> io::Result<()> {
     if !plan.case("echo") {
         return Ok(());
@@ -404,7 +461,7 @@ fn run_echo(plan: &Plan, report: &mut Report, progress: &Progress) -> io::Result
         for rep in 0..plan.reps {
             for &(row, label) in plan.rows_for_rep(|_| true, rep) {
                 progress.run(format!("[{case}] rep {}/{} {label}", rep + 1, plan.reps));
-                let r = echo_once(plan, row, conns)?;
+                let r = echo_once(plan, row, conns, false)?;
                 let trips = r.trips.max(1.0);
                 let base = baseline(row);
                 report.add(
@@ -451,7 +508,7 @@ struct EchoRun {
     allocs: f64,
 }
 
-fn echo_once(plan: &Plan, row: &str, conns: usize) -> io::Result<EchoRun> {
+fn echo_once(plan: &Plan, row: &str, conns: usize, short: bool) -> io::Result<EchoRun> {
     let mut server = Command::new(exe()?)
         .args(["--serve-row", row, "--workers", &plan.workers.to_string()])
         .stdin(Stdio::piped())
@@ -470,7 +527,11 @@ fn echo_once(plan: &Plan, row: &str, conns: usize) -> io::Result<EchoRun> {
     let mut line = String::new();
     from_server.read_line(&mut line)?;
     let port = field(&fields(&line), "port")? as u16;
-    let mut load = Command::new(exe()?)
+    let mut load = Command::new(exe()?);
+    if short {
+        load.arg("--short");
+    }
+    let mut load = load
         .args([
             "--load",
             &format!("127.0.0.1:{port}"),
