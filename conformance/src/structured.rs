@@ -286,31 +286,37 @@ pub async fn task_group_panics_body_errors_and_drop<R: Runtime>(rt: R) {
     assert_eq!(*err.first(), "body failed");
     assert_eq!(live.load(Ordering::SeqCst), 0);
 
-    // Dropped by a timeout around it: every child is aborted (dropped soon after).
+    // Dropped once every child is running: every child is aborted (dropped soon after).
     let (rt2, live2) = (rt.clone(), live.clone());
-    let started = Arc::new(AtomicUsize::new(0));
-    let s2 = started.clone();
-    let out = rt
-        .timeout(
-            ms(50),
-            task_group(&rt, move |group| async move {
-                for _ in 0..4 {
-                    let (rt, live, s) = (rt2.clone(), live2.clone(), s2.clone());
-                    group.spawn(async move {
-                        let _live = Live::new(&live);
-                        s.fetch_add(1, Ordering::SeqCst);
-                        rt.sleep(ms(60_000)).await;
-                        Ok::<(), ()>(())
-                    });
-                }
-                Ok(())
-            }),
-        )
-        .await;
-    assert!(
-        out.is_err(),
-        "the group finished although its children sleep"
-    );
+    let (started_tx, started_rx) = async_channel::unbounded::<()>();
+    let group = Box::pin(task_group(&rt, move |group| async move {
+        for _ in 0..4 {
+            let (rt, live, started) = (rt2.clone(), live2.clone(), started_tx.clone());
+            group.spawn(async move {
+                let _live = Live::new(&live);
+                started.try_send(()).unwrap();
+                rt.sleep(ms(60_000)).await;
+                Ok::<(), ()>(())
+            });
+        }
+        Ok(())
+    }));
+    let all_started = Box::pin(async {
+        for _ in 0..4 {
+            started_rx.recv().await.unwrap();
+        }
+    });
+    let raced = rt
+        .timeout(PROMPT, futures_util::future::select(group, all_started))
+        .await
+        .expect("the children never started");
+    match raced {
+        futures_util::future::Either::Left(_) => {
+            panic!("the group finished although its children sleep")
+        }
+        // The group's future is dropped here, its children running.
+        futures_util::future::Either::Right(((), group)) => drop(group),
+    }
     let t0 = Instant::now();
     while live.load(Ordering::SeqCst) > 0 && t0.elapsed() < PROMPT {
         rt.sleep(ms(1)).await;
@@ -320,7 +326,6 @@ pub async fn task_group_panics_body_errors_and_drop<R: Runtime>(rt: R) {
         0,
         "dropping the group left children"
     );
-    assert_eq!(started.load(Ordering::SeqCst), 4);
 }
 
 /// `start` hands back the value a child reports once it is ready, while the child goes on
@@ -437,7 +442,7 @@ pub async fn cancel_scopes_deadlines_and_shield<R: Runtime>(rt: R) {
     let saved = Arc::new(AtomicBool::new(false));
     let (s2, rt2) = (saved.clone(), rt.clone());
     let cleanup = shield(&rt, async move {
-        rt2.sleep(ms(40)).await;
+        rt2.sleep(ms(300)).await;
         s2.store(true, Ordering::SeqCst);
     });
     assert!(move_on_after(&rt, ms(5), cleanup).await.is_none());

@@ -229,7 +229,12 @@ pub async fn fail_at<R: Runtime, F: Future>(
 /// });
 /// // The deadline drops the caller after 5 ms; the shielded cleanup still finishes.
 /// assert!(rt.block_on(move_on_after(&rt, Duration::from_millis(5), cleanup)).is_none());
-/// rt.block_on(rt.sleep(Duration::from_millis(100)));
+/// for _ in 0..500 {
+///     if saved.load(Ordering::SeqCst) {
+///         break;
+///     }
+///     rt.block_on(rt.sleep(Duration::from_millis(10)));
+/// }
 /// assert!(saved.load(Ordering::SeqCst));
 /// ```
 pub fn shield<R, F>(
