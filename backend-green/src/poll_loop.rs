@@ -546,7 +546,9 @@ pub(crate) fn wait_direct(io: &dyn IoWait) -> DirectWait {
                 core.notified.store(false, SeqCst);
                 // A cancellation wakes the loop as any wake does (and `notified` covers one
                 // that lands before the wait starts).
-                if anyrt_core::backend::cancel_point(&o.clone().waker()) {
+                // The loop's waker is made only for a thread with a token to watch.
+                let watched = anyrt_core::backend::cancel_point(|| o.clone().waker());
+                if watched == Some(true) {
                     DirectWait::Cancelled
                 } else {
                     if !stopped(&**o) {
@@ -554,7 +556,7 @@ pub(crate) fn wait_direct(io: &dyn IoWait) -> DirectWait {
                     }
                     if stopped(&**o) {
                         DirectWait::Aborted
-                    } else if anyrt_core::backend::is_cancelled() {
+                    } else if watched.is_some() && anyrt_core::backend::is_cancelled() {
                         DirectWait::Cancelled
                     } else {
                         DirectWait::Ready

@@ -486,9 +486,7 @@ const NO_TIMEOUT: u64 = 0;
 pub struct TcpStream<R: Runtime> {
     rt: R,
     inner: R::TcpStream,
-    // Nanoseconds, or NO_TIMEOUT; atomics so the setters take `&self`, as std's do.
-    read_timeout: AtomicU64,
-    write_timeout: AtomicU64,
+    timeouts: Timeouts,
     // One reader and one writer at a time through `&TcpStream` (the backends' shared
     // reads and writes have one waiter per direction); `&mut` access needs neither.
     shared_reader: sync::Mutex<()>,
@@ -500,8 +498,7 @@ impl<R: Runtime> TcpStream<R> {
         TcpStream {
             rt,
             inner,
-            read_timeout: AtomicU64::new(NO_TIMEOUT),
-            write_timeout: AtomicU64::new(NO_TIMEOUT),
+            timeouts: Timeouts::none(),
             shared_reader: sync::Mutex::new(()),
             shared_writer: sync::Mutex::new(()),
         }
@@ -533,13 +530,8 @@ impl<R: Runtime> TcpStream<R> {
     pub fn try_clone(&self) -> io::Result<TcpStream<R>> {
         let dup = socket2::SockRef::from(&self.inner).try_clone()?;
         let inner = self.rt.tcp_stream_from_std(dup.into())?;
-        let clone = TcpStream::new(self.rt.clone(), inner);
-        for (from, to) in [
-            (&self.read_timeout, &clone.read_timeout),
-            (&self.write_timeout, &clone.write_timeout),
-        ] {
-            to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
-        }
+        let mut clone = TcpStream::new(self.rt.clone(), inner);
+        clone.timeouts = self.timeouts.copied();
         Ok(clone)
     }
 
@@ -714,7 +706,7 @@ impl<R: Runtime> TcpStream<R> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        store_timeout(&self.read_timeout, timeout)
+        store_timeout(&self.timeouts.read, timeout)
     }
 
     /// Sets the write timeout; see [`set_read_timeout`](TcpStream::set_read_timeout).
@@ -733,7 +725,7 @@ impl<R: Runtime> TcpStream<R> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        store_timeout(&self.write_timeout, timeout)
+        store_timeout(&self.timeouts.write, timeout)
     }
 
     /// The read timeout.
@@ -753,7 +745,7 @@ impl<R: Runtime> TcpStream<R> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(load_timeout(&self.read_timeout))
+        Ok(load_timeout(&self.timeouts.read))
     }
 
     /// The write timeout.
@@ -762,7 +754,32 @@ impl<R: Runtime> TcpStream<R> {
     ///
     /// See [`set_write_timeout`](TcpStream::set_write_timeout).
     pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(load_timeout(&self.write_timeout))
+        Ok(load_timeout(&self.timeouts.write))
+    }
+}
+
+/// A stream's read and write timeouts: nanoseconds, or `NO_TIMEOUT`; atomics so the setters
+/// take `&self`, as std's do.
+#[derive(Debug)]
+pub(crate) struct Timeouts {
+    pub(crate) read: AtomicU64,
+    pub(crate) write: AtomicU64,
+}
+
+impl Timeouts {
+    pub(crate) const fn none() -> Timeouts {
+        Timeouts {
+            read: AtomicU64::new(NO_TIMEOUT),
+            write: AtomicU64::new(NO_TIMEOUT),
+        }
+    }
+
+    /// The same settings, for a cloned handle (which then keeps its own).
+    pub(crate) fn copied(&self) -> Timeouts {
+        Timeouts {
+            read: AtomicU64::new(self.read.load(Ordering::Relaxed)),
+            write: AtomicU64::new(self.write.load(Ordering::Relaxed)),
+        }
     }
 }
 
@@ -808,29 +825,29 @@ impl<R: Runtime> Read for TcpStream<R> {
         running(&self.rt)?;
         // The backend's direct path (Green: the syscall and may's own wait, as a may socket
         // does), when it has one here and no timeout is set.
-        if load_timeout(&self.read_timeout).is_none()
+        if load_timeout(&self.timeouts.read).is_none()
             && let Some(r) = net::TcpStream::direct_blocking_read(&self.inner, buf)
         {
             return r;
         }
-        with_timeout(&self.rt, &self.read_timeout, self.inner.read(buf))
+        with_timeout(&self.rt, &self.timeouts.read, self.inner.read(buf))
     }
 }
 
 impl<R: Runtime> Write for TcpStream<R> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         running(&self.rt)?;
-        if load_timeout(&self.write_timeout).is_none()
+        if load_timeout(&self.timeouts.write).is_none()
             && let Some(r) = net::TcpStream::direct_blocking_write(&self.inner, buf)
         {
             return r;
         }
-        with_timeout(&self.rt, &self.write_timeout, self.inner.write(buf))
+        with_timeout(&self.rt, &self.timeouts.write, self.inner.write(buf))
     }
 
     fn flush(&mut self) -> io::Result<()> {
         running(&self.rt)?;
-        with_timeout(&self.rt, &self.write_timeout, self.inner.flush())
+        with_timeout(&self.rt, &self.timeouts.write, self.inner.flush())
     }
 }
 
@@ -841,14 +858,14 @@ impl<R: Runtime> Read for &TcpStream<R> {
         let this: &TcpStream<R> = self;
         let _turn = this.shared_reader.lock();
         running(&this.rt)?;
-        if load_timeout(&this.read_timeout).is_none()
+        if load_timeout(&this.timeouts.read).is_none()
             && let Some(r) = net::TcpStream::direct_blocking_read(&this.inner, buf)
         {
             return r;
         }
         with_timeout(
             &this.rt,
-            &this.read_timeout,
+            &this.timeouts.read,
             std::future::poll_fn(|cx| net::TcpStream::poll_read_shared(&this.inner, cx, buf)),
         )
     }
@@ -861,14 +878,14 @@ impl<R: Runtime> Write for &TcpStream<R> {
         let this: &TcpStream<R> = self;
         let _turn = this.shared_writer.lock();
         running(&this.rt)?;
-        if load_timeout(&this.write_timeout).is_none()
+        if load_timeout(&this.timeouts.write).is_none()
             && let Some(r) = net::TcpStream::direct_blocking_write(&this.inner, buf)
         {
             return r;
         }
         with_timeout(
             &this.rt,
-            &this.write_timeout,
+            &this.timeouts.write,
             std::future::poll_fn(|cx| net::TcpStream::poll_write_shared(&this.inner, cx, buf)),
         )
     }

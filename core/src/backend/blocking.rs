@@ -127,21 +127,25 @@ pub(crate) fn current_token() -> Option<CancellationToken> {
     with_slot(|slot| slot.token.borrow().clone())
 }
 
-/// For a backend's blocking-style wait (on its direct path): registers `waker` to be woken
-/// if the current implicit thread is cancelled
-/// ([`Thread::cancel`](crate::implicit::Thread::cancel), or its group's cancellation), and
-/// returns whether it already is: then the call fails with
-/// [`implicit::cancelled_error`](crate::implicit::cancelled_error) instead of waiting.
-/// After the wait, ask [`is_cancelled`] again.
+/// For a backend's blocking-style wait (on its direct path): `None` when the current
+/// implicit thread has no cancellation token (nothing to watch: `make_waker` is not
+/// called); otherwise registers the waker `make_waker` returns, to be woken if the thread
+/// is cancelled ([`Thread::cancel`](crate::implicit::Thread::cancel), or its group's
+/// cancellation), and returns `Some(cancelled already)`. When cancelled, the call fails
+/// with [`implicit::cancelled_error`](crate::implicit::cancelled_error) instead of waiting;
+/// after a watched wait, ask [`is_cancelled`] again.
 ///
 /// ```
 /// let waker = std::task::Waker::noop();
-/// assert!(!anyrt_core::backend::cancel_point(waker)); // a plain thread: no token
+/// assert_eq!(anyrt_core::backend::cancel_point(|| waker.clone()), None); // no token here
 /// ```
-pub fn cancel_point(waker: &Waker) -> bool {
-    with_slot(|slot| match &*slot.token.borrow() {
-        Some(token) => token.register_waker(waker),
-        None => false,
+pub fn cancel_point(make_waker: impl FnOnce() -> Waker) -> Option<bool> {
+    let mut make_waker = Some(make_waker);
+    with_slot(|slot| {
+        let token = slot.token.borrow();
+        let token = token.as_ref()?;
+        let waker = make_waker.take()?();
+        Some(token.register_waker(&waker))
     })
 }
 

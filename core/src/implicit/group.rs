@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use super::{Thread, is_cancelled, spawn_with_token};
 use crate::Runtime;
 use crate::backend::{current_token, set_current_token};
-use crate::structured::{CancellationToken, GroupError};
+use crate::structured::{CancellationToken, GroupError, lock};
 
 /// Runs `body` as a task group in blocking style, with the semantics of the async
 /// [`structured::task_group`](crate::structured::task_group): `body` spawns children (implicit
@@ -145,10 +145,6 @@ struct State<E> {
     panic: Option<Box<dyn Any + Send>>,
     /// The group has been joined: nothing spawns any more.
     closed: bool,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl<R: Runtime, E: Send + 'static> Shared<R, E> {

@@ -69,10 +69,7 @@ impl<T> Mutex<T> {
 impl<T: ?Sized> Mutex<T> {
     /// Locks the mutex, blocking the implicit thread until it is free.
     pub fn lock(&self) -> MutexGuard<'_, T> {
-        if let Some(guard) = self.inner.try_lock() {
-            return guard;
-        }
-        block_current(self.inner.lock())
+        lock_blocking(&self.inner)
     }
 
     /// Locks the mutex if it is free.
@@ -141,7 +138,7 @@ impl Condvar {
         let listener = self.event.listen();
         drop(guard);
         block_current(listener);
-        relock(mutex)
+        lock_blocking(mutex)
     }
 
     /// Waits while `condition` holds, returning the guard once it does not.
@@ -167,7 +164,8 @@ impl Condvar {
     }
 }
 
-fn relock<T: ?Sized>(mutex: &async_lock::Mutex<T>) -> MutexGuard<'_, T> {
+/// Locks `mutex` from blocking-style code: at once if it is free, else parked on it.
+fn lock_blocking<T: ?Sized>(mutex: &async_lock::Mutex<T>) -> MutexGuard<'_, T> {
     if let Some(guard) = mutex.try_lock() {
         return guard;
     }
@@ -326,6 +324,13 @@ pub mod channel {
         }
     }
 
+    // By hand, as async-channel's: no `T: Debug` bound.
+    impl<T> fmt::Debug for Sender<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            fmt::Debug::fmt(&self.inner, f)
+        }
+    }
+
     impl<T> Clone for Sender<T> {
         fn clone(&self) -> Self {
             Sender {
@@ -343,15 +348,6 @@ pub mod channel {
     impl<T> From<Sender<T>> for async_channel::Sender<T> {
         fn from(s: Sender<T>) -> Self {
             s.inner
-        }
-    }
-
-    impl<T> fmt::Debug for Sender<T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.debug_struct("Sender")
-                .field("len", &self.inner.len())
-                .field("closed", &self.inner.is_closed())
-                .finish()
         }
     }
 
@@ -402,6 +398,13 @@ pub mod channel {
         }
     }
 
+    // By hand, as async-channel's: no `T: Debug` bound.
+    impl<T> fmt::Debug for Receiver<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            fmt::Debug::fmt(&self.inner, f)
+        }
+    }
+
     impl<T> Clone for Receiver<T> {
         fn clone(&self) -> Self {
             Receiver {
@@ -419,15 +422,6 @@ pub mod channel {
     impl<T> From<Receiver<T>> for async_channel::Receiver<T> {
         fn from(r: Receiver<T>) -> Self {
             r.inner
-        }
-    }
-
-    impl<T> fmt::Debug for Receiver<T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.debug_struct("Receiver")
-                .field("len", &self.inner.len())
-                .field("closed", &self.inner.is_closed())
-                .finish()
         }
     }
 

@@ -6,10 +6,9 @@ use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::{NO_TIMEOUT, block_io, load_timeout, running, store_timeout, with_timeout};
+use super::{Timeouts, block_io, load_timeout, running, store_timeout, with_timeout};
 use crate::Runtime;
 use crate::io::{AsyncReadExt, AsyncWriteExt};
 use crate::net;
@@ -150,8 +149,7 @@ impl<R: Runtime> Iterator for UnixIncoming<'_, R> {
 pub struct UnixStream<R: Runtime> {
     rt: R,
     pub(super) inner: R::UnixStream,
-    read_timeout: AtomicU64,
-    write_timeout: AtomicU64,
+    timeouts: Timeouts,
 }
 
 impl<R: Runtime> UnixStream<R> {
@@ -159,8 +157,7 @@ impl<R: Runtime> UnixStream<R> {
         UnixStream {
             rt,
             inner,
-            read_timeout: AtomicU64::new(NO_TIMEOUT),
-            write_timeout: AtomicU64::new(NO_TIMEOUT),
+            timeouts: Timeouts::none(),
         }
     }
 
@@ -188,13 +185,8 @@ impl<R: Runtime> UnixStream<R> {
         let inner = self
             .rt
             .unix_stream_from_std(std::os::unix::net::UnixStream::from(dup))?;
-        let clone = UnixStream::new(self.rt.clone(), inner);
-        for (from, to) in [
-            (&self.read_timeout, &clone.read_timeout),
-            (&self.write_timeout, &clone.write_timeout),
-        ] {
-            to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
-        }
+        let mut clone = UnixStream::new(self.rt.clone(), inner);
+        clone.timeouts = self.timeouts.copied();
         Ok(clone)
     }
 
@@ -258,52 +250,52 @@ impl<R: Runtime> UnixStream<R> {
     /// Bounds each `read` (`TimedOut` when it passes); `None` waits forever. A zero
     /// duration is `InvalidInput`, as in std.
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        store_timeout(&self.read_timeout, timeout)
+        store_timeout(&self.timeouts.read, timeout)
     }
 
     /// Bounds each `write`, as [`set_read_timeout`](UnixStream::set_read_timeout) does
     /// each read.
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        store_timeout(&self.write_timeout, timeout)
+        store_timeout(&self.timeouts.write, timeout)
     }
 
     /// The read timeout.
     pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(load_timeout(&self.read_timeout))
+        Ok(load_timeout(&self.timeouts.read))
     }
 
     /// The write timeout.
     pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(load_timeout(&self.write_timeout))
+        Ok(load_timeout(&self.timeouts.write))
     }
 }
 
 impl<R: Runtime> Read for UnixStream<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         running(&self.rt)?;
-        if load_timeout(&self.read_timeout).is_none()
+        if load_timeout(&self.timeouts.read).is_none()
             && let Some(r) = net::UnixStream::direct_blocking_read(&self.inner, buf)
         {
             return r;
         }
-        with_timeout(&self.rt, &self.read_timeout, self.inner.read(buf))
+        with_timeout(&self.rt, &self.timeouts.read, self.inner.read(buf))
     }
 }
 
 impl<R: Runtime> Write for UnixStream<R> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         running(&self.rt)?;
-        if load_timeout(&self.write_timeout).is_none()
+        if load_timeout(&self.timeouts.write).is_none()
             && let Some(r) = net::UnixStream::direct_blocking_write(&self.inner, buf)
         {
             return r;
         }
-        with_timeout(&self.rt, &self.write_timeout, self.inner.write(buf))
+        with_timeout(&self.rt, &self.timeouts.write, self.inner.write(buf))
     }
 
     fn flush(&mut self) -> io::Result<()> {
         running(&self.rt)?;
-        with_timeout(&self.rt, &self.write_timeout, self.inner.flush())
+        with_timeout(&self.rt, &self.timeouts.write, self.inner.flush())
     }
 }
 

@@ -11,7 +11,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use super::CancellationToken;
-use crate::{JoinError, Runtime};
+use crate::{JoinError, Runtime, RuntimeExt};
 
 /// A scope that can be cancelled from anywhere (every clone cancels the same scope) and
 /// may carry a deadline: [`run`](CancelScope::run) runs a future in it until the future
@@ -136,7 +136,8 @@ impl fmt::Debug for CancelScope {
 }
 
 /// Runs `future` for at most `duration`: `Some(output)`, or `None` once the time is up (and
-/// `future` is dropped). AnyIO's `move_on_after`.
+/// `future` is dropped). AnyIO's `move_on_after`; [`RuntimeExt::timeout`] with the
+/// [`Elapsed`](crate::Elapsed) turned into `None`.
 ///
 /// ```
 /// use anyrt_core::Runtime;
@@ -152,9 +153,7 @@ pub async fn move_on_after<R: Runtime, F: Future>(
     duration: Duration,
     future: F,
 ) -> Option<F::Output> {
-    CancelScope::with_timeout(rt, duration)
-        .run(rt, future)
-        .await
+    rt.timeout(duration, future).await.ok()
 }
 
 /// Runs `future` until `deadline`: `Some(output)`, or `None` once the deadline passed.
@@ -163,11 +162,12 @@ pub async fn move_on_at<R: Runtime, F: Future>(
     deadline: Instant,
     future: F,
 ) -> Option<F::Output> {
-    CancelScope::with_deadline(deadline).run(rt, future).await
+    rt.timeout_at(deadline, future).await.ok()
 }
 
 /// Runs `future` for at most `duration`, or fails with an [`io::Error`] of kind
-/// [`io::ErrorKind::TimedOut`]. AnyIO's `fail_after`.
+/// [`io::ErrorKind::TimedOut`] (the [`Elapsed`](crate::Elapsed) of
+/// [`RuntimeExt::timeout`]). AnyIO's `fail_after`.
 ///
 /// ```
 /// use anyrt_core::Runtime;
@@ -185,12 +185,7 @@ pub async fn fail_after<R: Runtime, F: Future>(
     duration: Duration,
     future: F,
 ) -> io::Result<F::Output> {
-    move_on_after(rt, duration, future).await.ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::TimedOut,
-            format!("the operation did not finish within {duration:?} (fail_after)"),
-        )
-    })
+    Ok(rt.timeout(duration, future).await?)
 }
 
 /// Runs `future` until `deadline`, or fails with an [`io::Error`] of kind
@@ -200,12 +195,7 @@ pub async fn fail_at<R: Runtime, F: Future>(
     deadline: Instant,
     future: F,
 ) -> io::Result<F::Output> {
-    move_on_at(rt, deadline, future).await.ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::TimedOut,
-            "the operation did not finish by its deadline (fail_at)",
-        )
-    })
+    Ok(rt.timeout_at(deadline, future).await?)
 }
 
 /// Shields `future` from cancellation: it runs as a task of its own, so a scope, deadline
