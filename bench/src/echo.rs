@@ -238,25 +238,25 @@ pub(crate) fn load(
     warmup: f64,
     short: bool,
 ) -> io::Result<()> {
-    if short {
-        return load_short(addr, conns, secs, warmup);
-    }
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let mut streams = Vec::with_capacity(conns);
+        // Kept-alive connections are made before the window opens; short ones within it.
+        let mut kept = Vec::with_capacity(conns);
         for _ in 0..conns {
-            let s = tokio::net::TcpStream::connect(addr).await?;
-            s.set_nodelay(true)?;
-            streams.push(s);
+            kept.push(if short {
+                None
+            } else {
+                Some(connect(addr).await?)
+            });
         }
         let start = Instant::now() + Duration::from_secs_f64(warmup);
         let end = start + Duration::from_secs_f64(secs);
-        let tasks: Vec<_> = streams
+        let tasks: Vec<_> = kept
             .into_iter()
-            .map(|mut s| {
+            .map(|mut kept| {
                 tokio::spawn(async move {
                     let msg = [7u8; MSG];
                     let mut back = [0u8; MSG];
@@ -266,11 +266,20 @@ pub(crate) fn load(
                         if t0 >= end {
                             break;
                         }
+                        let mut fresh;
+                        let s = match &mut kept {
+                            Some(s) => s,
+                            None => {
+                                fresh = connect(addr).await?;
+                                &mut fresh
+                            }
+                        };
                         s.write_all(&msg).await?;
                         s.read_exact(&mut back).await?;
                         if t0 >= start {
                             lat.push(t0.elapsed().as_nanos() as u64);
                         }
+                        // A short connection closes here, after its one trip.
                     }
                     Ok::<_, io::Error>(lat)
                 })
@@ -288,71 +297,29 @@ pub(crate) fn load(
         }
         report_trips(all, secs)
     })
+}
+
+/// A load-generator connection, with Nagle off.
+async fn connect(addr: SocketAddr) -> io::Result<tokio::net::TcpStream> {
+    let s = tokio::net::TcpStream::connect(addr).await?;
+    s.set_nodelay(true)?;
+    Ok(s)
 }
 
 /// Prints `trips N secs S p50_us X p99_us Y` from the latencies (ns) of the measured window.
 fn report_trips(mut all: Vec<u64>, secs: f64) -> io::Result<()> {
     all.sort_unstable();
-    {
-        let pct = |p: f64| {
-            all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
-                .copied()
-                .unwrap_or(0) as f64
-                / 1000.0
-        };
-        println!(
-            "trips {} secs {secs} p50_us {:.1} p99_us {:.1}",
-            all.len(),
-            pct(0.50),
-            pct(0.99)
-        );
-        Ok(())
-    }
-}
-
-/// The short-connection load (see [`load`]).
-fn load_short(addr: SocketAddr, clients: usize, secs: f64, warmup: f64) -> io::Result<()> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
-        let start = Instant::now() + Duration::from_secs_f64(warmup);
-        let end = start + Duration::from_secs_f64(secs);
-        let tasks: Vec<_> = (0..clients)
-            .map(|_| {
-                tokio::spawn(async move {
-                    let msg = [7u8; MSG];
-                    let mut back = [0u8; MSG];
-                    let mut lat = Vec::with_capacity(4096);
-                    loop {
-                        let t0 = Instant::now();
-                        if t0 >= end {
-                            break;
-                        }
-                        let mut s = tokio::net::TcpStream::connect(addr).await?;
-                        s.set_nodelay(true)?;
-                        s.write_all(&msg).await?;
-                        s.read_exact(&mut back).await?;
-                        drop(s);
-                        if t0 >= start {
-                            lat.push(t0.elapsed().as_nanos() as u64);
-                        }
-                    }
-                    Ok::<_, io::Error>(lat)
-                })
-            })
-            .collect();
-        tokio::time::sleep_until(start.into()).await;
-        println!("start");
-        io::stdout().flush()?;
-        tokio::time::sleep_until(end.into()).await;
-        println!("end");
-        io::stdout().flush()?;
-        let mut all = Vec::new();
-        for t in tasks {
-            all.extend(t.await.map_err(io::Error::other)??);
-        }
-        report_trips(all, secs)
-    })
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0) as f64
+            / 1000.0
+    };
+    println!(
+        "trips {} secs {secs} p50_us {:.1} p99_us {:.1}",
+        all.len(),
+        pct(0.50),
+        pct(0.99)
+    );
+    Ok(())
 }

@@ -416,36 +416,18 @@ fn run_short(plan: &Plan, report: &mut Report, progress: &Progress) -> io::Resul
         for &(row, label) in plan.rows_for_rep(|_| true, rep) {
             progress.run(format!("[{case}] rep {}/{} {label}", rep + 1, plan.reps));
             let r = echo_once(plan, row, SHORT_CLIENTS, true)?;
-            let conns = r.trips.max(1.0);
-            let base = baseline(row);
-            report.add(
+            r.add_to(
+                report,
                 &case,
                 row,
                 label,
-                base,
-                "connections/s",
-                "1/s",
-                r.trips / r.secs,
-            );
-            report.add(&case, row, label, base, "p50 connection time", "µs", r.p50);
-            report.add(&case, row, label, base, "p99 connection time", "µs", r.p99);
-            report.add(
-                &case,
-                row,
-                label,
-                base,
-                "server CPU per connection",
-                "µs",
-                r.cpu_ns / conns / 1000.0,
-            );
-            report.add(
-                &case,
-                row,
-                label,
-                base,
-                "server allocations per connection",
-                "",
-                r.allocs / conns,
+                [
+                    "connections/s",
+                    "p50 connection time",
+                    "p99 connection time",
+                    "server CPU per connection",
+                    "server allocations per connection",
+                ],
             );
         }
     }
@@ -462,36 +444,18 @@ fn run_echo(plan: &Plan, report: &mut Report, progress: &Progress) -> io::Result
             for &(row, label) in plan.rows_for_rep(|_| true, rep) {
                 progress.run(format!("[{case}] rep {}/{} {label}", rep + 1, plan.reps));
                 let r = echo_once(plan, row, conns, false)?;
-                let trips = r.trips.max(1.0);
-                let base = baseline(row);
-                report.add(
+                r.add_to(
+                    report,
                     &case,
                     row,
                     label,
-                    base,
-                    "round trips/s",
-                    "1/s",
-                    r.trips / r.secs,
-                );
-                report.add(&case, row, label, base, "p50 latency", "µs", r.p50);
-                report.add(&case, row, label, base, "p99 latency", "µs", r.p99);
-                report.add(
-                    &case,
-                    row,
-                    label,
-                    base,
-                    "server CPU per round trip",
-                    "µs",
-                    r.cpu_ns / trips / 1000.0,
-                );
-                report.add(
-                    &case,
-                    row,
-                    label,
-                    base,
-                    "server allocations per round trip",
-                    "",
-                    r.allocs / trips,
+                    [
+                        "round trips/s",
+                        "p50 latency",
+                        "p99 latency",
+                        "server CPU per round trip",
+                        "server allocations per round trip",
+                    ],
                 );
             }
         }
@@ -506,6 +470,33 @@ struct EchoRun {
     p99: f64,
     cpu_ns: f64,
     allocs: f64,
+}
+
+impl EchoRun {
+    /// Adds this run's five figures, named by `metrics`: trips per second, p50 and p99
+    /// latency, and the server's CPU time and allocations per trip (a round trip, or a
+    /// whole short connection).
+    fn add_to(
+        &self,
+        report: &mut Report,
+        case: &str,
+        row: &'static str,
+        label: &'static str,
+        metrics: [&'static str; 5],
+    ) {
+        let trips = self.trips.max(1.0);
+        let base = baseline(row);
+        let figures = [
+            ("1/s", self.trips / self.secs),
+            ("µs", self.p50),
+            ("µs", self.p99),
+            ("µs", self.cpu_ns / trips / 1000.0),
+            ("", self.allocs / trips),
+        ];
+        for (metric, (unit, value)) in metrics.into_iter().zip(figures) {
+            report.add(case, row, label, base, metric, unit, value);
+        }
+    }
 }
 
 fn echo_once(plan: &Plan, row: &str, conns: usize, short: bool) -> io::Result<EchoRun> {

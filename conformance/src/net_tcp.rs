@@ -8,17 +8,12 @@ use anyrt_core::io::{AsyncReadExt, AsyncWriteExt};
 use anyrt_core::net::{TcpListener, TcpStream};
 use anyrt_core::{Runtime, RuntimeExt};
 
+use crate::support::pattern;
 use crate::{PROMPT, ms};
 
 /// Spawns an echo server; returns its address.
 async fn echo_server<R: Runtime>(rt: &R) -> SocketAddr {
     crate::support::echo_server(rt).await.0
-}
-
-fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
 }
 
 /// Conformance case: echo one mebibyte.

@@ -11,6 +11,7 @@ use anyrt_core::net::{UnixDatagram, UnixListener, UnixStream};
 use anyrt_core::task::JoinHandle;
 use anyrt_core::{Runtime, RuntimeExt};
 
+use crate::support::pattern;
 use crate::{PROMPT, ms};
 
 /// A directory of its own for one case's socket paths, removed (with what is in it) on drop.
@@ -46,12 +47,6 @@ impl Drop for SocketDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(13).wrapping_add(seed))
-        .collect()
 }
 
 fn path_of(addr: &std::os::unix::net::SocketAddr) -> Option<&Path> {

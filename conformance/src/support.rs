@@ -66,3 +66,15 @@ impl Drop for SetOnDrop {
         self.0.store(true, Ordering::SeqCst);
     }
 }
+
+/// `len` bytes that differ from one position (and `seed`) to the next, so a lost, doubled
+/// or reordered chunk shows.
+///
+/// ```
+/// assert_eq!(anyrt_conformance::support::pattern(3, 1), [1, 32, 63]);
+/// ```
+pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
