@@ -264,12 +264,17 @@ async fn fd_exhaustion<R: Runtime>(rt: R) {
     let mut s = None;
     let deadline = Instant::now() + PROMPT;
     while s.is_none() && Instant::now() < deadline {
-        // The backlog still held connections from the exhaustion phase: find ours.
+        // The backlog still held connections from the exhaustion phase: find ours. The
+        // others are dropped as we go: accepting them may use up the freed descriptors
+        // again, and then ours, behind them in the backlog, would never be accepted.
         s = {
             let mut k = kept.lock().unwrap();
-            k.iter()
+            let ours = k
+                .iter()
                 .position(|s| anyrt::net::TcpStream::peer_addr(s).ok() == Some(me))
-                .map(|i| k.swap_remove(i))
+                .map(|i| k.swap_remove(i));
+            k.clear();
+            ours
         };
         rt.sleep(Duration::from_millis(10)).await;
     }
