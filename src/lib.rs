@@ -142,6 +142,42 @@ pub use anyrt_macros::{main, test};
 #[cfg(feature = "green")]
 #[cfg_attr(docsrs, doc(cfg(feature = "green")))]
 pub use anyrt_green::Green;
+
+/// Unmodified blocking code on green threads: opt-in patching of libc's blocking socket
+/// and sleep calls, gevent's monkey-patching for Rust (feature `patch`, Linux with glibc).
+///
+/// After [`patch::enable()`](enable) (or `Green::builder().patch(true)`), plain
+/// `std::net` code, `std::thread::sleep`, `getaddrinfo` and the sync APIs of crates built
+/// on them (tungstenite, ureq, blocking database clients) suspend only their green thread
+/// instead of a whole may worker. Everything on OS threads (so on the Tokio and Smol
+/// backends), and every socket its user made non-blocking, passes through untouched.
+/// Only applications enable it, never libraries: the interposed symbols are process-wide.
+/// What it covers, how, and what it cannot reach (futex-based locks: use
+/// [`implicit::sync`](crate::implicit::sync); raw syscalls; disk files; static builds):
+/// [`anyrt_green::patch`].
+///
+/// ```no_run
+/// use std::io::{Read, Write};
+///
+/// anyrt::patch::enable()?;
+/// let rt = anyrt::Green::new();
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// let addr = listener.local_addr()?;
+/// let server = anyrt::implicit::spawn(&rt, move || -> std::io::Result<()> {
+///     let (mut s, _) = listener.accept()?; // plain std: suspends only this green thread
+///     let mut buf = [0; 4];
+///     s.read_exact(&mut buf)?;
+///     s.write_all(&buf)
+/// });
+/// let mut c = std::net::TcpStream::connect(addr)?;
+/// c.write_all(b"ping")?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[cfg(feature = "patch")]
+#[cfg_attr(docsrs, doc(cfg(feature = "patch")))]
+pub mod patch {
+    pub use anyrt_green::patch::{enable, is_enabled};
+}
 #[cfg(feature = "smol")]
 #[cfg_attr(docsrs, doc(cfg(feature = "smol")))]
 pub use anyrt_smol::Smol;

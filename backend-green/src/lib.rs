@@ -117,6 +117,10 @@ mod net;
 // The signal handler that reports a stack overflow: FFI and raw pointers by nature.
 #[allow(unsafe_code)]
 mod overflow;
+// The interposed libc functions: FFI by nature.
+#[cfg(feature = "patch")]
+#[allow(unsafe_code)]
+pub mod patch;
 mod poll_loop;
 // All raw-pointer code of the sockets: releasing may's registration, closing early.
 #[allow(unsafe_code)]

@@ -489,6 +489,16 @@ pub(crate) fn enter_implicit(owner: Arc<dyn TaskLoop>) {
 /// On a plain thread that is polling an async task (of any backend): blocking there
 /// would stall that executor.
 pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
+    match block_on_stoppable(fut) {
+        Some(v) => v,
+        // The implicit task this runs in was aborted.
+        None => unwind_aborted(),
+    }
+}
+
+/// [`block_on`], but `None` instead of unwinding when the implicit task this runs in was
+/// aborted: for callers that cannot unwind (the patched libc calls).
+pub(crate) fn block_on_stoppable<F: Future>(fut: F) -> Option<F::Output> {
     let in_coroutine = may::coroutine::is_coroutine();
     if !in_coroutine {
         anyrt_core::backend::assert_may_block("`Green::block_on` (or anyrt::implicit on Green)");
@@ -496,7 +506,7 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
     let fut = std::pin::pin!(fut);
     // One lookup: the cell is the coroutine's own (or, on a plain thread, the thread's),
     // so holding it across the loop's waits is sound.
-    let out = CACHED.with(|cached| {
+    CACHED.with(|cached| {
         // Taken while in use: a nested `block_on` makes a fresh one.
         let owner = cached.take().unwrap_or_else(|| {
             let core: Arc<dyn TaskLoop> = Arc::new(LoopState::new(in_coroutine));
@@ -505,12 +515,7 @@ pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
         let out = run(owner.clone(), fut);
         cached.set(Some(owner));
         out
-    });
-    match out {
-        Some(v) => v,
-        // The implicit task this runs in was aborted.
-        None => unwind_aborted(),
-    }
+    })
 }
 
 /// The coroutine parker `anyrt::implicit::sync` uses (registered when a runtime is

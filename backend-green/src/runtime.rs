@@ -53,6 +53,8 @@ pub struct Builder {
     workers: Option<usize>,
     stack_size: Option<usize>,
     pin_workers: Option<bool>,
+    #[cfg(feature = "patch")]
+    patch: bool,
 }
 
 impl Builder {
@@ -81,6 +83,23 @@ impl Builder {
         self
     }
 
+    /// Whether `build` turns on the patching of libc's blocking socket and sleep calls
+    /// ([`patch::enable`](crate::patch::enable), gevent's `monkey.patch_all()`): plain
+    /// `std::net` code and `std::thread::sleep` on green threads then suspend only their
+    /// coroutine. Process-wide and never turned off; for applications only. Default: `false`.
+    ///
+    /// ```no_run
+    /// let rt = anyrt_green::Green::builder().patch(true).build()?;
+    /// assert!(anyrt_green::patch::is_enabled());
+    /// # drop(rt);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[cfg(feature = "patch")]
+    pub fn patch(mut self, on: bool) -> Builder {
+        self.patch = on;
+        self
+    }
+
     /// Configures and starts may's scheduler, or joins it if it already runs.
     ///
     /// # Errors
@@ -90,6 +109,8 @@ impl Builder {
     ///   process-wide and cannot be reconfigured.
     /// * The OS error if may's scheduler cannot start (for instance `EMFILE` when no file
     ///   descriptor is left for its event loops); a later `build` tries again.
+    /// * `Unsupported` if [`patch`](Builder::patch) was asked for and libc's calls cannot
+    ///   be interposed in this process (see [`patch::enable`](crate::patch::enable)).
     ///
     /// # Examples
     ///
@@ -136,6 +157,10 @@ impl Builder {
             )));
         }
         crate::start::ensure_started()?;
+        #[cfg(feature = "patch")]
+        if self.patch {
+            crate::patch::enable()?;
+        }
         Ok(Green {
             stack_size: self.stack_size.unwrap_or(running.stack_size),
         })

@@ -109,17 +109,28 @@ impl<T: AsRawFd + Send + Sync + 'static> Source<T> {
     /// elected as the socket's waiter, as a may socket does. `None` when that cannot be done
     /// here (not on a coroutine, inside a poll, or another party already waits on the
     /// socket): the caller then takes the general path through `block_on`.
-    pub(crate) fn direct<R>(
+    pub(crate) fn direct<R>(&self, op: impl FnMut(&T) -> io::Result<R>) -> Option<io::Result<R>> {
+        Some(match self.direct_stoppable(op)? {
+            Ok(r) => r,
+            Err(DirectWait::Aborted) => crate::poll_loop::unwind_aborted(),
+            Err(_) => Err(anyrt_core::implicit::cancelled_error()),
+        })
+    }
+
+    /// [`Source::direct`], but an abort or a cancellation of the current implicit thread is
+    /// returned (`Err(Aborted | Cancelled)`, never `Ready`) instead of unwinding or turned
+    /// into an error: for callers that cannot unwind (the patched libc calls).
+    pub(crate) fn direct_stoppable<R>(
         &self,
         mut op: impl FnMut(&T) -> io::Result<R>,
-    ) -> Option<io::Result<R>> {
+    ) -> Option<Result<io::Result<R>, DirectWait>> {
         if !may::coroutine::is_coroutine() || with_current(|cur| cur.is_some()) {
             return None;
         }
         loop {
             self.clear_ready();
             match op(self.io().inner()) {
-                Ok(v) => return Some(Ok(v)),
+                Ok(v) => return Some(Ok(Ok(v))),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     if self.waiting.swap(true, Ordering::SeqCst) {
                         return None;
@@ -129,16 +140,30 @@ impl<T: AsRawFd + Send + Sync + 'static> Source<T> {
                     self.release();
                     match waited {
                         DirectWait::Ready => {}
-                        DirectWait::Aborted => crate::poll_loop::unwind_aborted(),
-                        DirectWait::Cancelled => {
-                            return Some(Err(anyrt_core::implicit::cancelled_error()));
-                        }
+                        stopped => return Some(Err(stopped)),
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Some(Err(e)),
+                Err(e) => return Some(Ok(Err(e))),
             }
         }
+    }
+
+    /// Wakes whoever waits on the socket (its elected waiter and every registered waker),
+    /// so each tries its call again: how a closing descriptor reaches its waiters.
+    #[cfg(feature = "patch")]
+    pub(crate) fn wake_waiters(&self) {
+        if self.waiting.load(Ordering::SeqCst) {
+            self.io().waker().wakeup();
+        }
+        self.wake_all();
+    }
+
+    /// Tells the helper coroutine to exit and the elected waiter to let go: the descriptor
+    /// is being closed.
+    #[cfg(feature = "patch")]
+    pub(crate) fn shut(&self) {
+        self.let_go();
     }
 
     /// Clears stale readiness bits before a syscall attempt, so an old edge (a fresh

@@ -196,7 +196,15 @@ pub(crate) fn block_io<R: Runtime, T>(
     rt: &R,
     fut: impl Future<Output = io::Result<T>>,
 ) -> io::Result<T> {
-    rt.block_on(Interruptible { fut, token: None })
+    rt.block_on(interruptible(fut))
+}
+
+/// `fut`, ended with [`cancelled_error`] if the current implicit thread is (or gets)
+/// cancelled while it waits (see [`crate::backend::interruptible`]).
+pub(crate) fn interruptible<T, F: Future<Output = io::Result<T>>>(
+    fut: F,
+) -> impl Future<Output = io::Result<T>> {
+    Interruptible { fut, token: None }
 }
 
 /// Blocks the implicit thread for `duration` (never less).

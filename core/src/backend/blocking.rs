@@ -6,6 +6,7 @@
 
 use std::cell::RefCell;
 use std::future::Future;
+use std::io;
 use std::pin::Pin;
 use std::sync::OnceLock;
 use std::task::Waker;
@@ -147,6 +148,23 @@ pub fn cancel_point(make_waker: impl FnOnce() -> Waker) -> Option<bool> {
         let waker = make_waker.take()?();
         Some(token.register_waker(&waker))
     })
+}
+
+/// `future`, ended with [`implicit::cancelled_error`](crate::implicit::cancelled_error) if
+/// the current implicit thread is (or gets) cancelled while it waits: how a backend makes
+/// one of its own blocking-style waits answer [`Thread::cancel`](crate::implicit::Thread::cancel)
+/// as anyrt's sockets do. A call that does not wait looks nothing up.
+///
+/// ```
+/// use std::io;
+///
+/// let fut = anyrt_core::backend::interruptible(async { Ok::<_, io::Error>(7) });
+/// assert_eq!(futures_lite::future::block_on(fut).unwrap(), 7);
+/// ```
+pub fn interruptible<T, F: Future<Output = io::Result<T>>>(
+    future: F,
+) -> impl Future<Output = io::Result<T>> {
+    crate::implicit::interruptible(future)
 }
 
 /// Whether the current implicit thread has been cancelled.

@@ -65,7 +65,8 @@ use std::any::Any;
 use std::io;
 
 pub use blocking::{
-    CoroutineBlockOn, CoroutineSlot, ImplicitSlot, block_current, cancel_point, is_cancelled,
+    CoroutineBlockOn, CoroutineSlot, ImplicitSlot, block_current, cancel_point, interruptible,
+    is_cancelled,
     register_coroutine_block_on, register_coroutine_slot,
 };
 pub(crate) use blocking::{current_token, set_current_token};
