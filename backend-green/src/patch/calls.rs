@@ -13,8 +13,8 @@ use libc::{EAGAIN, EBADF, ECANCELED, EINPROGRESS, c_int};
 use may::sync::Blocker;
 
 use super::table::{
-    self, CLOSING, HANDOVER, KNOWN, MANAGED, PatchFd, REAL_BLOCKING, REGISTERED, SHARED_BITS,
-    SOCK, STREAM, Slot, USER_NB,
+    self, CLOSING, HANDOVER, KNOWN, MANAGED, PatchFd, REAL_BLOCKING, REGISTERED, SHARED_BITS, SOCK,
+    STREAM, Slot, USER_NB,
 };
 use super::{ACTIVE, in_patch, inside, lock, real};
 use crate::poll_loop::block_on_stoppable;
@@ -167,9 +167,7 @@ fn sockopt_int(fd: c_int, name: c_int) -> Option<c_int> {
     let mut v: c_int = 0;
     let mut len = size_of::<c_int>() as libc::socklen_t;
     // SAFETY: `v` and `len` are valid out-pointers of the sizes given.
-    let r = unsafe {
-        libc::getsockopt(fd, libc::SOL_SOCKET, name, (&raw mut v).cast(), &mut len)
-    };
+    let r = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, name, (&raw mut v).cast(), &mut len) };
     (r == 0).then_some(v)
 }
 
@@ -181,9 +179,7 @@ fn sockopt_timeout(fd: c_int, name: c_int) -> u64 {
     };
     let mut len = size_of::<libc::timeval>() as libc::socklen_t;
     // SAFETY: `tv` and `len` are valid out-pointers of the sizes given.
-    let r = unsafe {
-        libc::getsockopt(fd, libc::SOL_SOCKET, name, (&raw mut tv).cast(), &mut len)
-    };
+    let r = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, name, (&raw mut tv).cast(), &mut len) };
     if r != 0 {
         return 0;
     }
@@ -265,7 +261,11 @@ pub(super) fn blocking(
         Route::Thread(slot) => on_thread(slot, fd, timeout, write, &mut op),
         Route::Real => {
             let r = op();
-            if r < 0 { Err(Fail::Errno(errno())) } else { Ok(r) }
+            if r < 0 {
+                Err(Fail::Errno(errno()))
+            } else {
+                Ok(r)
+            }
         }
     }
 }

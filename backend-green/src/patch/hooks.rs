@@ -7,8 +7,8 @@
 
 use libc::{
     addrinfo, c_char, c_int, c_uint, c_ulong, c_void, clockid_t, iovec, msghdr, nfds_t, pid_t,
-    pollfd, posix_spawn_file_actions_t, posix_spawnattr_t, size_t, sockaddr, socklen_t,
-    ssize_t, timespec,
+    pollfd, posix_spawn_file_actions_t, posix_spawnattr_t, size_t, sockaddr, socklen_t, ssize_t,
+    timespec,
 };
 use std::time::Duration;
 
@@ -21,7 +21,7 @@ const DONTWAIT: c_int = libc::MSG_DONTWAIT;
 pub(super) fn in_effect() -> bool {
     // SAFETY: a NUL-terminated name; RTLD_DEFAULT looks it up as the process resolves it.
     let used = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"recv".as_ptr()) };
-    used as usize == recv as *const () as usize
+    std::ptr::eq(used.cast_const().cast::<()>(), recv as *const ())
 }
 
 fn msg(iov: *const iovec, n: usize) -> msghdr {
@@ -89,7 +89,9 @@ unsafe extern "C" fn readv(fd: c_int, iov: *const iovec, n: c_int) -> ssize_t {
     }
     let mut m = msg(iov, usize::try_from(n).unwrap_or(0));
     // SAFETY: `m` describes the caller's buffers.
-    calls::input(&route, fd, || unsafe { real::recvmsg(fd, &mut m, DONTWAIT) })
+    calls::input(&route, fd, || unsafe {
+        real::recvmsg(fd, &mut m, DONTWAIT)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -104,7 +106,9 @@ unsafe extern "C" fn recv(fd: c_int, buf: *mut c_void, len: size_t, flags: c_int
         return unsafe { real::recv(fd, buf, len, flags) };
     }
     // SAFETY: the caller's arguments, made non-blocking.
-    calls::input(&route, fd, || unsafe { real::recv(fd, buf, len, flags | DONTWAIT) })
+    calls::input(&route, fd, || unsafe {
+        real::recv(fd, buf, len, flags | DONTWAIT)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -143,7 +147,9 @@ unsafe extern "C" fn recvmsg(fd: c_int, m: *mut msghdr, flags: c_int) -> ssize_t
         return unsafe { real::recvmsg(fd, m, flags) };
     }
     // SAFETY: the caller's arguments, made non-blocking.
-    calls::input(&route, fd, || unsafe { real::recvmsg(fd, m, flags | DONTWAIT) })
+    calls::input(&route, fd, || unsafe {
+        real::recvmsg(fd, m, flags | DONTWAIT)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -190,7 +196,14 @@ unsafe extern "C" fn send(fd: c_int, buf: *const c_void, len: size_t, flags: c_i
     }
     calls::send_all(&route, fd, len, |done| {
         // SAFETY: `done < len` bytes of the caller's buffer went already.
-        unsafe { real::send(fd, buf.cast::<u8>().add(done).cast(), len - done, flags | DONTWAIT) }
+        unsafe {
+            real::send(
+                fd,
+                buf.cast::<u8>().add(done).cast(),
+                len - done,
+                flags | DONTWAIT,
+            )
+        }
     })
 }
 
@@ -243,7 +256,9 @@ unsafe extern "C" fn sendmsg(fd: c_int, m: *const msghdr, flags: c_int) -> ssize
 #[unsafe(no_mangle)]
 unsafe extern "C" fn accept(fd: c_int, addr: *mut sockaddr, alen: *mut socklen_t) -> c_int {
     // SAFETY: the caller's arguments; `accept` is `accept4` with no flags.
-    calls::accept(fd, 0, |flags| unsafe { real::accept4(fd, addr, alen, flags) })
+    calls::accept(fd, 0, |flags| unsafe {
+        real::accept4(fd, addr, alen, flags)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -254,7 +269,9 @@ unsafe extern "C" fn accept4(
     flags: c_int,
 ) -> c_int {
     // SAFETY: the caller's arguments.
-    calls::accept(fd, flags, |flags| unsafe { real::accept4(fd, addr, alen, flags) })
+    calls::accept(fd, flags, |flags| unsafe {
+        real::accept4(fd, addr, alen, flags)
+    })
 }
 
 #[unsafe(no_mangle)]
@@ -398,7 +415,9 @@ unsafe extern "C" fn setsockopt(
 /// A valid relative `timespec` as a duration.
 fn duration(ts: &timespec) -> Option<Duration> {
     let secs = u64::try_from(ts.tv_sec).ok()?;
-    let nanos = u32::try_from(ts.tv_nsec).ok().filter(|n| *n < 1_000_000_000)?;
+    let nanos = u32::try_from(ts.tv_nsec)
+        .ok()
+        .filter(|n| *n < 1_000_000_000)?;
     Some(Duration::new(secs, nanos))
 }
 
@@ -478,7 +497,12 @@ unsafe extern "C" fn getaddrinfo(
 ) -> c_int {
     // Addresses cross to the pool thread as integers: the caller waits for it, so they
     // stay valid.
-    let (n, s, h, r) = (node as usize, service as usize, hints as usize, res as usize);
+    let (n, s, h, r) = (
+        node as usize,
+        service as usize,
+        hints as usize,
+        res as usize,
+    );
     let pooled = calls::resolve(move || {
         // SAFETY: the caller's arguments, unchanged, used while the caller waits.
         unsafe {

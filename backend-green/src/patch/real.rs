@@ -10,8 +10,7 @@ use std::sync::atomic::{AtomicPtr, Ordering::Relaxed};
 
 use libc::{
     addrinfo, c_char, c_int, c_uint, clockid_t, iovec, msghdr, nfds_t, pid_t, pollfd,
-    posix_spawn_file_actions_t, posix_spawnattr_t, size_t, sockaddr, socklen_t, ssize_t,
-    timespec,
+    posix_spawn_file_actions_t, posix_spawnattr_t, size_t, sockaddr, socklen_t, ssize_t, timespec,
 };
 
 /// The address of libc's `name`, looked up once.

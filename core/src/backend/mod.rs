@@ -66,8 +66,7 @@ use std::io;
 
 pub use blocking::{
     CoroutineBlockOn, CoroutineSlot, ImplicitSlot, block_current, cancel_point, interruptible,
-    is_cancelled,
-    register_coroutine_block_on, register_coroutine_slot,
+    is_cancelled, register_coroutine_block_on, register_coroutine_slot,
 };
 pub(crate) use blocking::{current_token, set_current_token};
 pub use guard::{
