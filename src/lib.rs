@@ -146,14 +146,14 @@ pub use anyrt_green::Green;
 /// Unmodified blocking code on green threads: opt-in patching of libc's blocking socket
 /// and sleep calls, gevent's monkey-patching for Rust (feature `patch`, Linux with glibc).
 ///
-/// After [`patch::enable()`](enable) (or `Green::builder().patch(true)`), plain
+/// After [`patch::enable()`](crate::patch::enable) (or `Green::builder().patch(true)`), plain
 /// `std::net` code, `std::thread::sleep`, `getaddrinfo` and the sync APIs of crates built
 /// on them (tungstenite, ureq, blocking database clients) suspend only their green thread
 /// instead of a whole may worker. Everything on OS threads (so on the Tokio and Smol
 /// backends), and every socket its user made non-blocking, passes through untouched.
 /// Only applications enable it, never libraries: the interposed symbols are process-wide.
 /// What it covers, how, and what it cannot reach (futex-based locks: use
-/// [`implicit::sync`](crate::implicit::sync); raw syscalls; disk files; static builds):
+/// [`implicit::sync`]; raw syscalls; disk files; static builds):
 /// [`anyrt_green::patch`].
 ///
 /// ```no_run
