@@ -39,6 +39,8 @@ pub(crate) fn serve(row: &str, workers: usize) -> io::Result<()> {
         }
         "green-dyn" => anyrt_async(anyrt::AnyRuntime::new(green(workers)?), listener)?,
         "green-implicit" => anyrt_implicit(green(workers)?, listener)?,
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        "green-std" => patched_std(workers, listener)?,
         other => {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -204,6 +206,39 @@ fn anyrt_implicit<R: Runtime>(rt: R, listener: std::net::TcpListener) -> io::Res
     let rt2 = rt.clone();
     drop(implicit::spawn(&rt, move || {
         for s in l.incoming() {
+            let Ok(mut s) = s else { break };
+            s.set_nodelay(true).unwrap();
+            drop(implicit::spawn(&rt2, move || {
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = match s.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    if s.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            }));
+        }
+    }));
+    Ok(())
+}
+
+/// The plain std::net server on implicit green threads with `anyrt::patch` on: the code an
+/// unpatched program would run on OS threads, with `implicit::spawn` for `thread::spawn`.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn patched_std(workers: usize, listener: std::net::TcpListener) -> io::Result<()> {
+    use anyrt::implicit;
+    use std::io::Read;
+    let rt = anyrt::Green::builder()
+        .workers(workers)
+        .pin_workers(false)
+        .patch(true)
+        .build()?;
+    let rt2 = rt.clone();
+    drop(implicit::spawn(&rt, move || {
+        for s in listener.incoming() {
             let Ok(mut s) = s else { break };
             s.set_nodelay(true).unwrap();
             drop(implicit::spawn(&rt2, move || {

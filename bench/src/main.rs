@@ -40,7 +40,14 @@ const ROWS: &[(&str, &str)] = &[
     ("green", "anyrt Green (async)"),
     ("green-dyn", "AnyRuntime(Green)"),
     ("green-implicit", "anyrt Green (implicit)"),
+    ("green-std", "anyrt Green (patched std)"),
 ];
+
+/// The row of plain std::net code on patched green threads (`anyrt::patch`): a server
+/// only, so the echo and short-connection cases alone.
+fn std_row(row: &str) -> bool {
+    row == "green-std"
+}
 
 /// A row through `AnyRuntime`.
 fn dyn_row(row: &str) -> bool {
@@ -49,7 +56,7 @@ fn dyn_row(row: &str) -> bool {
 
 /// The spawn case has no implicit-style variant.
 fn async_rows(row: &str) -> bool {
-    row != "green-implicit"
+    row != "green-implicit" && !std_row(row)
 }
 
 /// The timer case has no implicit-style or dynamic variant.
@@ -59,7 +66,7 @@ fn timer_rows(row: &str) -> bool {
 
 /// The memory cases measure the static anyrt rows only.
 fn anyrt_rows(row: &str) -> bool {
-    baseline(row).is_some() && !dyn_row(row)
+    baseline(row).is_some() && !dyn_row(row) && !std_row(row)
 }
 
 #[global_allocator]
@@ -130,6 +137,8 @@ Rows (--rows), each raw row followed by the anyrt rows measured against it:
   green           anyrt Green (async)         (ratio against raw-may)
   green-dyn       AnyRuntime(Green)           (ratio against green)
   green-implicit  anyrt Green (implicit)      (ratio against raw-may)
+  green-std       anyrt Green (patched std)   (ratio against raw-may; echo and
+                  short only: std::net code on implicit threads, anyrt::patch on)
 
 Cases (--cases):
   echo     round trips over loopback TCP: throughput, latency, server CPU and
@@ -377,7 +386,7 @@ fn baseline(row: &str) -> Option<&'static str> {
     match row {
         "tokio" => Some("raw-tokio"),
         "smol" => Some("raw-smol"),
-        "green" | "green-implicit" => Some("raw-may"),
+        "green" | "green-implicit" | "green-std" => Some("raw-may"),
         "tokio-dyn" => Some("tokio"),
         "smol-dyn" => Some("smol"),
         "green-dyn" => Some("green"),
