@@ -16,7 +16,6 @@
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyrt::implicit;
@@ -35,14 +34,20 @@ fn main() -> io::Result<()> {
     let rt = anyrt::Green::builder().patch(true).build()?;
     let t0 = Instant::now();
 
-    // The server: plain std, one green thread per connection.
-    let listener = TcpListener::bind("127.0.0.1:0")?;
+    // The server: plain std, one green thread per connection. It accepts every connection
+    // before it answers any, then sends each client a "go" byte: all of them are open at
+    // once (the barrier is plain I/O too).
+    let listener = listen(conns)?;
     let addr = listener.local_addr()?;
-    let rt2 = rt.clone();
+    let rt2 = rt;
     let server = implicit::spawn(&rt, move || -> io::Result<usize> {
-        let mut handlers = Vec::with_capacity(conns);
+        let mut open = Vec::with_capacity(conns);
         for _ in 0..conns {
-            let (mut s, _) = listener.accept()?;
+            open.push(listener.accept()?.0);
+        }
+        let mut handlers = Vec::with_capacity(conns);
+        for mut s in open {
+            s.write_all(b"g")?;
             handlers.push(implicit::spawn(&rt2, move || -> io::Result<usize> {
                 let mut buf = [0u8; 4096];
                 let mut echoed = 0;
@@ -64,14 +69,12 @@ fn main() -> io::Result<()> {
         Ok(total)
     });
 
-    // The clients: every connection open before the first byte goes.
-    let all_open = Arc::new(implicit::sync::Barrier::new(conns));
+    // The clients: each waits for the server's "go" before its first round trip.
     let clients: Vec<_> = (0..conns)
         .map(|i| {
-            let all_open = all_open.clone();
             implicit::spawn(&rt, move || -> io::Result<()> {
                 let mut s = TcpStream::connect(addr)?;
-                all_open.wait();
+                s.read_exact(&mut [0u8; 1])?;
                 let mut back = [0u8; SIZE];
                 for round in 0..ROUNDS {
                     let sent: Vec<u8> = (0..SIZE).map(|k| ((i + round + k) % 251) as u8).collect();
@@ -97,6 +100,17 @@ fn main() -> io::Result<()> {
         t0.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// A std listener on a loopback port whose backlog holds every connection of the burst.
+/// `TcpListener::bind` asks for a backlog of 128: a burst of connects beyond what the accept
+/// queue holds gets its final ACK dropped by Linux, and those clients believe they are
+/// connected while the server never sees them (until the SYN-ACK retransmits, seconds later).
+fn listen(conns: usize) -> io::Result<TcpListener> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+    socket.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+    socket.listen(i32::try_from(conns).unwrap_or(i32::MAX))?;
+    Ok(socket.into())
 }
 
 /// Raises the soft descriptor limit to the hard one (two descriptors per connection).

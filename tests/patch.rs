@@ -48,6 +48,19 @@ fn user_flags(fd: RawFd) -> i32 {
     unsafe { libc::fcntl(fd, libc::F_GETFL) }
 }
 
+/// A std listener on a loopback port whose backlog holds a whole burst of `conns` connects.
+/// std's `bind` asks for 128: Linux drops the final ACK of connects beyond the accept queue,
+/// and those clients wait for a server that never saw them until the SYN-ACK is sent again,
+/// seconds later.
+fn burst_listener(conns: usize) -> TcpListener {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(&std::net::SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    socket.listen(i32::try_from(conns).unwrap()).unwrap();
+    socket.into()
+}
+
 fn pattern(seed: usize, len: usize) -> Vec<u8> {
     (0..len).map(|i| ((i * 31 + seed) % 251) as u8).collect()
 }
@@ -61,39 +74,42 @@ fn std_echo_with_every_connection_open_at_once<R: Runtime>(rt: R) {
     let conns = if on_green(&rt) { 2_000 } else { 64 };
     let rounds = 5;
     let size = 256;
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let listener = burst_listener(conns);
     let addr = listener.local_addr().unwrap();
     let rt2 = rt.clone();
+    // The server accepts every connection before it answers any, then sends each client a
+    // "go" byte: all of them are open at once (a barrier of plain I/O).
     let server = implicit::spawn(&rt, move || {
-        let mut handlers = Vec::new();
-        for _ in 0..conns {
-            let (mut s, _) = listener.accept().unwrap();
-            handlers.push(implicit::spawn(&rt2, move || {
-                let mut buf = vec![0u8; size];
-                let mut echoed = 0;
-                loop {
-                    match s.read(&mut buf).unwrap() {
-                        0 => return echoed,
-                        n => {
-                            s.write_all(&buf[..n]).unwrap();
-                            echoed += n;
+        let open: Vec<_> = (0..conns).map(|_| listener.accept().unwrap().0).collect();
+        let handlers: Vec<_> = open
+            .into_iter()
+            .map(|mut s| {
+                s.write_all(b"g").unwrap();
+                implicit::spawn(&rt2, move || {
+                    let mut buf = vec![0u8; size];
+                    let mut echoed = 0;
+                    loop {
+                        match s.read(&mut buf).unwrap() {
+                            0 => return echoed,
+                            n => {
+                                s.write_all(&buf[..n]).unwrap();
+                                echoed += n;
+                            }
                         }
                     }
-                }
-            }));
-        }
+                })
+            })
+            .collect();
         handlers
             .into_iter()
             .map(|h| h.join().unwrap())
             .sum::<usize>()
     });
-    let open = Arc::new(implicit::sync::Barrier::new(conns));
     let clients: Vec<_> = (0..conns)
         .map(|i| {
-            let open = open.clone();
             implicit::spawn(&rt, move || {
                 let mut s = TcpStream::connect(addr).unwrap();
-                open.wait();
+                s.read_exact(&mut [0u8; 1]).unwrap();
                 let mut back = vec![0u8; size];
                 for r in 0..rounds {
                     let sent = pattern(i * rounds + r, size);
@@ -500,13 +516,15 @@ fn tungstenite_sync_on_implicit_threads<R: Runtime>(rt: R) {
     patched();
     let conns = if on_green(&rt) { 1_000 } else { 50 };
     let msgs = 10;
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let listener = burst_listener(conns);
     let port = listener.local_addr().unwrap().port();
     let rt2 = rt.clone();
+    // The server accepts every TCP connection before it serves any: all are open at once.
     let server = implicit::spawn(&rt, move || {
-        let handlers: Vec<_> = (0..conns)
-            .map(|_| {
-                let (s, _) = listener.accept().unwrap();
+        let open: Vec<_> = (0..conns).map(|_| listener.accept().unwrap().0).collect();
+        let handlers: Vec<_> = open
+            .into_iter()
+            .map(|s| {
                 implicit::spawn(&rt2, move || {
                     let mut ws = tungstenite::accept(s).unwrap();
                     let mut echoed = 0;
@@ -532,14 +550,11 @@ fn tungstenite_sync_on_implicit_threads<R: Runtime>(rt: R) {
             .map(|h| h.join().unwrap())
             .sum::<usize>()
     });
-    let open = Arc::new(implicit::sync::Barrier::new(conns));
     let clients: Vec<_> = (0..conns)
         .map(|i| {
-            let open = open.clone();
             implicit::spawn(&rt, move || {
                 let url = format!("ws://localhost:{port}/");
                 let (mut ws, _) = tungstenite::connect(url).unwrap();
-                open.wait();
                 for m in 0..msgs {
                     let text = format!("client {i} message {m}");
                     ws.send(tungstenite::Message::text(text.clone())).unwrap();

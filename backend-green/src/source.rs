@@ -110,7 +110,7 @@ impl<T: AsRawFd + Send + Sync + 'static> Source<T> {
     /// here (not on a coroutine, inside a poll, or another party already waits on the
     /// socket): the caller then takes the general path through `block_on`.
     pub(crate) fn direct<R>(&self, op: impl FnMut(&T) -> io::Result<R>) -> Option<io::Result<R>> {
-        Some(match self.direct_stoppable(op)? {
+        Some(match self.direct_stoppable(true, op)? {
             Ok(r) => r,
             Err(DirectWait::Aborted) => crate::poll_loop::unwind_aborted(),
             Err(_) => Err(anyrt_core::implicit::cancelled_error()),
@@ -119,17 +119,25 @@ impl<T: AsRawFd + Send + Sync + 'static> Source<T> {
 
     /// [`Source::direct`], but an abort or a cancellation of the current implicit thread is
     /// returned (`Err(Aborted | Cancelled)`, never `Ready`) instead of unwinding or turned
-    /// into an error: for callers that cannot unwind (the patched libc calls).
+    /// into an error: for callers that cannot unwind (the patched libc calls). Without
+    /// `try_first` it waits before the first call (its caller just saw it would block).
     pub(crate) fn direct_stoppable<R>(
         &self,
+        try_first: bool,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Option<Result<io::Result<R>, DirectWait>> {
         if !may::coroutine::is_coroutine() || with_current(|cur| cur.is_some()) {
             return None;
         }
+        let mut skip = !try_first;
         loop {
-            self.clear_ready();
-            match op(self.io().inner()) {
+            let r = if std::mem::take(&mut skip) {
+                Err(io::ErrorKind::WouldBlock.into())
+            } else {
+                self.clear_ready();
+                op(self.io().inner())
+            };
+            match r {
                 Ok(v) => return Some(Ok(Ok(v))),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     if self.waiting.swap(true, Ordering::SeqCst) {

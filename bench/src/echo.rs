@@ -140,7 +140,6 @@ fn raw_smol(listener: std::net::TcpListener, workers: usize) -> io::Result<()> {
 }
 
 fn raw_may(listener: std::net::TcpListener, workers: usize) -> io::Result<()> {
-    use std::io::Read;
     may::config().set_workers(workers).set_worker_pin(false);
     // What a may user writes: `go!` coroutines with may's blocking-style sockets. `go!` is
     // may's own macro around its unsafe spawn; the coroutines hold no thread-local borrows.
@@ -150,21 +149,25 @@ fn raw_may(listener: std::net::TcpListener, workers: usize) -> io::Result<()> {
     may::go!(move || {
         while let Ok((mut s, _)) = listener.accept() {
             s.set_nodelay(true).unwrap();
-            may::go!(move || {
-                let mut buf = [0u8; 4096];
-                loop {
-                    let n = match s.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => n,
-                    };
-                    if s.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
-            });
+            may::go!(move || echo_blocking(&mut s));
         }
     });
     Ok(())
+}
+
+/// One blocking-style connection of the echo servers: echoes until the peer closes or an
+/// error (the raw may, implicit and patched std rows share it).
+fn echo_blocking(s: &mut (impl std::io::Read + Write)) {
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if s.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
 }
 
 /// The anyrt server: `examples/echo.rs`'s, generic over the runtime.
@@ -199,7 +202,6 @@ fn anyrt_async<R: Runtime>(rt: R, listener: std::net::TcpListener) -> io::Result
 /// The anyrt implicit-style server: `examples/implicit_echo.rs`'s.
 fn anyrt_implicit<R: Runtime>(rt: R, listener: std::net::TcpListener) -> io::Result<()> {
     use anyrt::implicit::{self, TcpListener};
-    use std::io::Read;
     let addr = listener.local_addr()?;
     drop(listener);
     let l = TcpListener::bind(&rt, addr)?;
@@ -208,18 +210,7 @@ fn anyrt_implicit<R: Runtime>(rt: R, listener: std::net::TcpListener) -> io::Res
         for s in l.incoming() {
             let Ok(mut s) = s else { break };
             s.set_nodelay(true).unwrap();
-            drop(implicit::spawn(&rt2, move || {
-                let mut buf = [0u8; 4096];
-                loop {
-                    let n = match s.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => n,
-                    };
-                    if s.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
-            }));
+            drop(implicit::spawn(&rt2, move || echo_blocking(&mut s)));
         }
     }));
     Ok(())
@@ -230,29 +221,17 @@ fn anyrt_implicit<R: Runtime>(rt: R, listener: std::net::TcpListener) -> io::Res
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn patched_std(workers: usize, listener: std::net::TcpListener) -> io::Result<()> {
     use anyrt::implicit;
-    use std::io::Read;
     let rt = anyrt::Green::builder()
         .workers(workers)
         .pin_workers(false)
         .patch(true)
         .build()?;
-    let rt2 = rt.clone();
+    let rt2 = rt;
     drop(implicit::spawn(&rt, move || {
         for s in listener.incoming() {
             let Ok(mut s) = s else { break };
             s.set_nodelay(true).unwrap();
-            drop(implicit::spawn(&rt2, move || {
-                let mut buf = [0u8; 4096];
-                loop {
-                    let n = match s.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => n,
-                    };
-                    if s.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
-            }));
+            drop(implicit::spawn(&rt2, move || echo_blocking(&mut s)));
         }
     }));
     Ok(())

@@ -277,9 +277,14 @@ fn on_coroutine(
     op: &mut dyn FnMut() -> isize,
 ) -> Result<isize, Fail> {
     let _busy = Busy::enter(slot);
-    let first = attempt(slot, op);
-    if !would_block(&first) {
-        return first.map_err(|e| Fail::from_io(&e));
+    // A registered socket's call goes as may's own do: readiness cleared, then the call,
+    // then the wait. A socket not yet registered is tried first: most calls never wait.
+    let registered = slot.state() & REGISTERED != 0;
+    if !registered {
+        let first = attempt(slot, op);
+        if !would_block(&first) {
+            return first.map_err(|e| Fail::from_io(&e));
+        }
     }
     let deadline = timeout.map(|t| Instant::now() + t);
     let Some(src) = source(slot, fd) else {
@@ -287,7 +292,9 @@ fn on_coroutine(
         return stepped(deadline, || attempt(slot, op)).map_err(|e| Fail::from_io(&e));
     };
     if deadline.is_none() {
-        match src.direct_stoppable(|_| attempt(slot, op)) {
+        // Just registered: its readiness is news, so wait first (registering reports a
+        // socket that became ready since the call).
+        match src.direct_stoppable(registered, |_| attempt(slot, op)) {
             Some(Ok(r)) => return r.map_err(|e| Fail::from_io(&e)),
             Some(Err(_)) => return Err(Fail::Errno(ECANCELED)),
             // Another coroutine waits on the socket: wait through the poll loop.
