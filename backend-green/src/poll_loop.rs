@@ -166,36 +166,20 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 std::thread_local! {
-    /// The loop polling on this thread right now, with the coroutine it polls on. Set only
-    /// during a poll; a coroutine that is suspended inside a poll (and so leaves its entry
-    /// on the worker it leaves) is not the one that finds it there: every reader checks the
-    /// entry's coroutine against its own and takes a foreign entry for none (see
-    /// [`coroutine_id`]).
-    static CURRENT: Cell<Option<(Arc<dyn TaskLoop>, usize)>> = const { Cell::new(None) };
+    /// The loop polling on this thread right now. Only set during a poll and never held
+    /// across a suspension point, so a coroutine's migration between workers cannot make
+    /// it point at another task (see the crate docs on thread-locals).
+    static CURRENT: Cell<Option<Arc<dyn TaskLoop>>> = const { Cell::new(None) };
 }
 
-/// The identity of the coroutine running on this thread (the address of may's
-/// coroutine-local data, which lives as long as the coroutine); 0 on a plain thread.
-fn coroutine_id() -> usize {
-    generator::get_local_data() as usize
-}
-
-/// Takes this thread's `CURRENT` entry if it belongs to the running coroutine (`me`); a
-/// foreign one, left by a coroutine suspended inside its poll, is dropped (that coroutine
-/// finds its loop again when its poll returns: see [`run`]).
-fn take_current(me: usize) -> Option<Arc<dyn TaskLoop>> {
-    CURRENT
-        .with(Cell::take)
-        .and_then(|(cur, id)| (id == me).then_some(cur))
-}
-
-/// Calls `f` with the loop polling on this coroutine (or thread), if any.
+/// Calls `f` with the loop polling on this thread, if any.
 pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Arc<dyn TaskLoop>>) -> R) -> R {
-    let me = coroutine_id();
-    let cur = take_current(me);
-    let r = f(cur.as_ref());
-    CURRENT.with(|c| c.set(cur.map(|cur| (cur, me))));
-    r
+    CURRENT.with(|c| {
+        let cur = c.take();
+        let r = f(cur.as_ref());
+        c.set(cur);
+        r
+    })
 }
 
 impl LoopState {
@@ -235,9 +219,8 @@ impl LoopState {
     /// Gives up the socket slot (its other wakers are woken to elect a new waiter) and
     /// drops the timers.
     fn clear(&self) {
-        if self.waits.get().is_none() {
-            return;
-        }
+        // Not skipped for a loop that never waited: a poll can take the socket slot, be woken
+        // before the loop waits (so `waits` is never made), and complete on its next poll.
         let (slot, timers) = {
             let mut local = self.local();
             local.armed = None;
@@ -291,8 +274,6 @@ impl LoopState {
 struct LoopGuard<'a> {
     core: &'a LoopState,
     prev: Option<Arc<dyn TaskLoop>>,
-    /// The coroutine (or thread) the loop runs on: [`coroutine_id`].
-    me: usize,
     /// The "polling an async task" flag at entry: `true` for a loop nested in a poll.
     polling: bool,
 }
@@ -310,8 +291,7 @@ impl Drop for LoopGuard<'_> {
             outer.core().notified.store(true, SeqCst);
         }
         set_polling_async(self.polling);
-        let prev = self.prev.take().map(|p| (p, self.me));
-        CURRENT.with(|c| drop(c.replace(prev)));
+        CURRENT.with(|c| drop(c.replace(self.prev.take())));
     }
 }
 
@@ -339,8 +319,7 @@ pub(crate) fn run<F: Future>(owner: Arc<dyn TaskLoop>, mut fut: Pin<&mut F>) -> 
     // A loop nested in another loop's poll (blocking-style code called from a future):
     // hand the outer loop's socket to someone who can wait on it meanwhile, and let an
     // abort of the outer task reach this loop.
-    let me = coroutine_id();
-    let prev = take_current(me);
+    let prev = CURRENT.with(|c| c.take());
     let mut stop_outer = None;
     if let Some(outer) = &prev {
         let oc = outer.core();
@@ -355,7 +334,6 @@ pub(crate) fn run<F: Future>(owner: Arc<dyn TaskLoop>, mut fut: Pin<&mut F>) -> 
     let _guard = LoopGuard {
         core,
         prev,
-        me,
         polling,
     };
     let waker = owner.clone().waker();
@@ -370,11 +348,11 @@ pub(crate) fn run<F: Future>(owner: Arc<dyn TaskLoop>, mut fut: Pin<&mut F>) -> 
             return None;
         }
         core.notified.store(false, SeqCst);
-        CURRENT.with(|c| drop(c.replace(mine.take().map(|m| (m, me)))));
+        CURRENT.with(|c| c.set(mine.take()));
         set_polling_async(true);
         let polled = fut.as_mut().poll(&mut cx);
         set_polling_async(polling);
-        mine = take_current(me);
+        mine = CURRENT.with(|c| c.take());
         if !mine.as_ref().is_some_and(|m| same_loop(m, &owner)) {
             // Only if a future blocked inside poll and came back on another thread.
             mine = Some(owner.clone());
