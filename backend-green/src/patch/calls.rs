@@ -257,7 +257,7 @@ pub(super) fn blocking(
     mut op: impl FnMut() -> isize,
 ) -> Result<isize, Fail> {
     match *route {
-        Route::Coroutine(slot) => on_coroutine(slot, fd, timeout, &mut op),
+        Route::Coroutine(slot) => on_coroutine(slot, fd, timeout, write, &mut op),
         Route::Thread(slot) => on_thread(slot, fd, timeout, write, &mut op),
         Route::Real => {
             let r = op();
@@ -274,27 +274,31 @@ fn on_coroutine(
     slot: &'static Slot,
     fd: c_int,
     timeout: Option<Duration>,
+    write: bool,
     op: &mut dyn FnMut() -> isize,
 ) -> Result<isize, Fail> {
-    let _busy = Busy::enter(slot);
-    // A registered socket's call goes as may's own do: readiness cleared, then the call,
-    // then the wait. A socket not yet registered is tried first: most calls never wait.
+    // A registered socket's read goes as may's own do: readiness cleared, then the call,
+    // then the wait. A write, or any call on a socket not yet registered, is tried first
+    // with nothing else done: most never wait.
     let registered = slot.state() & REGISTERED != 0;
-    if !registered {
+    let tried = !registered || write;
+    if tried {
         let first = attempt(slot, op);
         if !would_block(&first) {
             return first.map_err(|e| Fail::from_io(&e));
         }
     }
+    // Counted from here: a close waits for the calls that wait on the socket.
+    let _busy = Busy::enter(slot);
     let deadline = timeout.map(|t| Instant::now() + t);
     let Some(src) = source(slot, fd) else {
         // No registration to wait on: look again after short sleeps.
         return stepped(deadline, || attempt(slot, op)).map_err(|e| Fail::from_io(&e));
     };
     if deadline.is_none() {
-        // Just registered: its readiness is news, so wait first (registering reports a
-        // socket that became ready since the call).
-        match src.direct_stoppable(registered, |_| attempt(slot, op)) {
+        // Just tried: wait first. Registering reports a socket that became ready since the
+        // call, and a registered one reports its next edge (a stale one costs one more try).
+        match src.direct_stoppable(!tried, |_| attempt(slot, op)) {
             Some(Ok(r)) => return r.map_err(|e| Fail::from_io(&e)),
             Some(Err(_)) => return Err(Fail::Errno(ECANCELED)),
             // Another coroutine waits on the socket: wait through the poll loop.
