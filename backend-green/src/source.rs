@@ -167,13 +167,6 @@ impl<T: AsRawFd + Send + Sync + 'static> Source<T> {
         self.wake_all();
     }
 
-    /// Tells the helper coroutine to exit and the elected waiter to let go: the descriptor
-    /// is being closed.
-    #[cfg(feature = "patch")]
-    pub(crate) fn shut(&self) {
-        self.let_go();
-    }
-
     /// Clears stale readiness bits before a syscall attempt, so an old edge (a fresh
     /// socket's write-ready one, say) is not taken for a new event. A pending
     /// `WaitIoWaker` bit is kept.
@@ -286,7 +279,7 @@ impl<T: AsRawFd + Send + Sync + 'static> Source<T> {
     }
 
     /// Tells whoever still waits on the socket (a loop, the helper coroutine) to let go.
-    fn let_go(&self) {
+    pub(crate) fn let_go(&self) {
         self.closed.store(true, Ordering::SeqCst);
         if self.waiting.load(Ordering::SeqCst) {
             self.io().waker().wakeup();

@@ -16,8 +16,9 @@ use super::table::{
     self, CLOSING, HANDOVER, KNOWN, MANAGED, PatchFd, REAL_BLOCKING, REGISTERED, SHARED_BITS, SOCK,
     STREAM, Slot, USER_NB,
 };
-use super::{ACTIVE, in_patch, inside, lock, real};
+use super::{in_patch, inside, is_enabled, real};
 use crate::poll_loop::block_on_stoppable;
+use crate::poll_loop::lock;
 use crate::source::Source;
 
 /// How long a close waits for the calls in progress on its descriptor to leave.
@@ -33,10 +34,6 @@ pub(super) fn errno() -> c_int {
 pub(super) fn set_errno(e: c_int) {
     // SAFETY: as in `errno`.
     unsafe { *libc::__errno_location() = e }
-}
-
-pub(super) fn active() -> bool {
-    ACTIVE.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// On one of may's coroutines, outside the patch's own calls.
@@ -90,7 +87,7 @@ pub(super) enum Route {
 }
 
 pub(super) fn route(fd: c_int) -> Route {
-    if !active() {
+    if !is_enabled() {
         return Route::Real;
     }
     let slot = match table::get(fd) {
@@ -415,7 +412,7 @@ fn sleep_here(d: Duration) -> bool {
 /// A sleep of a coroutine (`nanosleep` and friends): `false` when the call must go to libc
 /// (not on a coroutine, patch off). A cancelled implicit thread's sleep ends early.
 pub(super) fn sleep(d: Duration) -> bool {
-    if !active() || !coroutine_here() {
+    if !is_enabled() || !coroutine_here() {
         return false;
     }
     // Far enough for any sleep; keeps `Instant` arithmetic in range.
@@ -560,7 +557,7 @@ pub(super) fn forget(fd: c_int) {
 
 /// `socket(domain, ty, proto)`; `op(ty)` is the real call.
 pub(super) fn socket(ty: c_int, op: impl FnOnce(c_int) -> c_int) -> c_int {
-    if !active() {
+    if !is_enabled() {
         return op(ty);
     }
     if ty & libc::SOCK_NONBLOCK != 0 || !coroutine_here() {
@@ -628,7 +625,7 @@ pub(super) fn connect(fd: c_int, mut op: impl FnMut() -> c_int) -> c_int {
 /// `poll` on a coroutine: a single socket waits on may's loop, anything else is looked at
 /// after short sleeps. `None` when the call goes to libc as it is.
 pub(super) fn poll(fds: &mut [libc::pollfd], timeout_ms: c_int) -> Option<c_int> {
-    if !active() || timeout_ms == 0 || !coroutine_here() {
+    if !is_enabled() || timeout_ms == 0 || !coroutine_here() {
         return None;
     }
     let nfds = fds.len() as libc::nfds_t;
@@ -696,7 +693,7 @@ fn socket_slot(fd: c_int) -> Option<(&'static Slot, c_int)> {
 /// (the resolver's own socket calls are libc-internal, and its stack frames are large).
 /// `None` when the call goes to libc here.
 pub(super) fn resolve(call: impl FnOnce() -> c_int + Send + 'static) -> Option<c_int> {
-    if !active() || !coroutine_here() {
+    if !is_enabled() || !coroutine_here() {
         return None;
     }
     struct Answer {
@@ -727,7 +724,7 @@ pub(super) fn resolve(call: impl FnOnce() -> c_int + Send + 'static) -> Option<c
 
 /// `close(fd)`; `op()` is the real close.
 pub(super) fn close(fd: c_int, op: impl FnOnce() -> c_int) -> c_int {
-    if !active() {
+    if !is_enabled() {
         return op();
     }
     let Some(slot) = table::get(fd) else {
@@ -771,7 +768,7 @@ fn retire(fd: c_int, slot: &'static Slot, keep_number: bool) -> bool {
     let Some(src) = src else {
         return false;
     };
-    src.shut();
+    src.let_go();
     if keep_number
         && Arc::strong_count(&src) > 1
         && let Some(placeholder) = crate::start::placeholder_fd()
@@ -788,7 +785,7 @@ fn retire(fd: c_int, slot: &'static Slot, keep_number: bool) -> bool {
 
 /// `dup2`/`dup3(old, new)`; `op()` is the real call.
 pub(super) fn dup_onto(old: c_int, new: c_int, op: impl FnOnce() -> c_int) -> c_int {
-    if !active() || old == new {
+    if !is_enabled() || old == new {
         return op();
     }
     if let Some(slot) = table::get(new)
@@ -805,15 +802,15 @@ pub(super) fn dup_onto(old: c_int, new: c_int, op: impl FnOnce() -> c_int) -> c_
 
 /// A duplicate `new` of `old` (dup, F_DUPFD): same open file description, same mode.
 pub(super) fn copy_state(old: c_int, new: c_int) {
-    if !active() {
+    if !is_enabled() {
         return;
     }
-    let state = table::get(old).map_or(0, |s| s.state() & SHARED_BITS);
-    if state == 0 {
+    let from = table::get(old).filter(|s| s.state() & SHARED_BITS != 0);
+    let Some(from) = from else {
         forget(new);
         return;
-    }
-    let Some(from) = table::get(old) else { return };
+    };
+    let state = from.state() & SHARED_BITS;
     if let Some(to) = table::get_or_make(new) {
         to.reset(state);
         to.recv_timeout
@@ -827,7 +824,7 @@ pub(super) fn copy_state(old: c_int, new: c_int) {
 /// `true` if the patch took the call (the descriptor stays non-blocking for real); `false`
 /// when the real call must be made (and then [`after_mode_set`]).
 pub(super) fn set_mode(fd: c_int, nonblocking: bool) -> bool {
-    if !active() || in_patch() {
+    if !is_enabled() || in_patch() {
         return false;
     }
     let Some(slot) = table::get(fd) else {
@@ -847,7 +844,7 @@ pub(super) fn set_mode(fd: c_int, nonblocking: bool) -> bool {
 
 /// After a real change of `O_NONBLOCK` on a descriptor the patch does not manage.
 pub(super) fn after_mode_set(fd: c_int, nonblocking: bool) {
-    if !active() || in_patch() {
+    if !is_enabled() || in_patch() {
         return;
     }
     if nonblocking {
@@ -862,7 +859,7 @@ pub(super) fn after_mode_set(fd: c_int, nonblocking: bool) {
 
 /// The user's view of `F_GETFL` flags `real` of `fd`.
 pub(super) fn user_flags(fd: c_int, real: c_int) -> c_int {
-    if real < 0 || !active() || in_patch() {
+    if real < 0 || !is_enabled() || in_patch() {
         return real;
     }
     match table::get(fd) {
@@ -873,7 +870,7 @@ pub(super) fn user_flags(fd: c_int, real: c_int) -> c_int {
 
 /// Records `SO_RCVTIMEO`/`SO_SNDTIMEO` set on `fd` (microseconds).
 pub(super) fn timeout_set(fd: c_int, send: bool, us: u64) {
-    if !active() {
+    if !is_enabled() {
         return;
     }
     if let Some(slot) = table::get(fd)
@@ -890,7 +887,7 @@ pub(super) fn timeout_set(fd: c_int, send: bool, us: u64) {
 
 /// Marks `fd` as named in a `posix_spawn` dup2 action.
 pub(super) fn named_for_spawn(fd: c_int) {
-    if !active() {
+    if !is_enabled() {
         return;
     }
     if let Some(slot) = table::get(fd)
@@ -904,7 +901,7 @@ pub(super) fn named_for_spawn(fd: c_int) {
 /// goes to it in blocking mode, as its user set it. The open file description is shared,
 /// so this process's calls on it pass `MSG_DONTWAIT` from now on (as they always do).
 pub(super) fn hand_over() {
-    if !active() {
+    if !is_enabled() {
         return;
     }
     let saved = errno();

@@ -288,13 +288,13 @@ unsafe extern "C" fn socket(domain: c_int, ty: c_int, proto: c_int) -> c_int {
 
 #[unsafe(no_mangle)]
 unsafe extern "C" fn poll(fds: *mut pollfd, n: nfds_t, timeout: c_int) -> c_int {
-    if calls::active() && !fds.is_null() && n > 0 && n <= 1024 {
+    if super::is_enabled() && !fds.is_null() && n > 0 && n <= 1024 {
         // SAFETY: the caller's `n` valid `pollfd`s.
         let slice = unsafe { std::slice::from_raw_parts_mut(fds, n as usize) };
         if let Some(r) = calls::poll(slice, timeout) {
             return r;
         }
-    } else if calls::active() && n == 0 && timeout > 0 {
+    } else if super::is_enabled() && n == 0 && timeout > 0 {
         // A poll of nothing is a sleep.
         if calls::sleep(Duration::from_millis(timeout.unsigned_abs().into())) {
             return 0;
@@ -522,34 +522,6 @@ unsafe extern "C" fn getaddrinfo(
 }
 
 #[unsafe(no_mangle)]
-unsafe extern "C" fn posix_spawn(
-    pid: *mut pid_t,
-    path: *const c_char,
-    actions: *const posix_spawn_file_actions_t,
-    attr: *const posix_spawnattr_t,
-    argv: *const *mut c_char,
-    envp: *const *mut c_char,
-) -> c_int {
-    calls::hand_over();
-    // SAFETY: the caller's arguments.
-    unsafe { real::posix_spawn(pid, path, actions, attr, argv, envp) }
-}
-
-#[unsafe(no_mangle)]
-unsafe extern "C" fn posix_spawnp(
-    pid: *mut pid_t,
-    file: *const c_char,
-    actions: *const posix_spawn_file_actions_t,
-    attr: *const posix_spawnattr_t,
-    argv: *const *mut c_char,
-    envp: *const *mut c_char,
-) -> c_int {
-    calls::hand_over();
-    // SAFETY: the caller's arguments.
-    unsafe { real::posix_spawnp(pid, file, actions, attr, argv, envp) }
-}
-
-#[unsafe(no_mangle)]
 unsafe extern "C" fn posix_spawn_file_actions_adddup2(
     actions: *mut posix_spawn_file_actions_t,
     fd: c_int,
@@ -560,38 +532,38 @@ unsafe extern "C" fn posix_spawn_file_actions_adddup2(
     unsafe { real::posix_spawn_file_actions_adddup2(actions, fd, new) }
 }
 
-#[unsafe(no_mangle)]
-unsafe extern "C" fn execve(
-    path: *const c_char,
-    argv: *const *const c_char,
-    envp: *const *const c_char,
-) -> c_int {
-    calls::hand_over();
-    // SAFETY: the caller's arguments.
-    unsafe { real::execve(path, argv, envp) }
+/// The calls that start a new program: every managed socket it inherits is handed over in
+/// blocking mode first ([`calls::hand_over`]), then libc's own runs.
+macro_rules! starts_a_program {
+    ($($name:ident($($arg:ident: $ty:ty),*);)*) => {$(
+        #[unsafe(no_mangle)]
+        unsafe extern "C" fn $name($($arg: $ty),*) -> c_int {
+            calls::hand_over();
+            // SAFETY: the caller's arguments.
+            unsafe { real::$name($($arg),*) }
+        }
+    )*};
 }
 
-#[unsafe(no_mangle)]
-unsafe extern "C" fn execv(path: *const c_char, argv: *const *const c_char) -> c_int {
-    calls::hand_over();
-    // SAFETY: the caller's arguments.
-    unsafe { real::execv(path, argv) }
-}
-
-#[unsafe(no_mangle)]
-unsafe extern "C" fn execvp(file: *const c_char, argv: *const *const c_char) -> c_int {
-    calls::hand_over();
-    // SAFETY: the caller's arguments.
-    unsafe { real::execvp(file, argv) }
-}
-
-#[unsafe(no_mangle)]
-unsafe extern "C" fn execvpe(
-    file: *const c_char,
-    argv: *const *const c_char,
-    envp: *const *const c_char,
-) -> c_int {
-    calls::hand_over();
-    // SAFETY: the caller's arguments.
-    unsafe { real::execvpe(file, argv, envp) }
+starts_a_program! {
+    posix_spawn(
+        pid: *mut pid_t,
+        path: *const c_char,
+        actions: *const posix_spawn_file_actions_t,
+        attr: *const posix_spawnattr_t,
+        argv: *const *mut c_char,
+        envp: *const *mut c_char
+    );
+    posix_spawnp(
+        pid: *mut pid_t,
+        file: *const c_char,
+        actions: *const posix_spawn_file_actions_t,
+        attr: *const posix_spawnattr_t,
+        argv: *const *mut c_char,
+        envp: *const *mut c_char
+    );
+    execve(path: *const c_char, argv: *const *const c_char, envp: *const *const c_char);
+    execv(path: *const c_char, argv: *const *const c_char);
+    execvp(file: *const c_char, argv: *const *const c_char);
+    execvpe(file: *const c_char, argv: *const *const c_char, envp: *const *const c_char);
 }

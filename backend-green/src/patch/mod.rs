@@ -102,7 +102,6 @@ mod table;
 use std::cell::Cell;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
 
 /// Interception is on (set once by [`enable`], never cleared).
 static ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -123,10 +122,6 @@ fn inside<R>(f: impl FnOnce() -> R) -> R {
 
 fn in_patch() -> bool {
     IN_PATCH.with(Cell::get)
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Turns the patch on for the whole process: from now on, blocking socket and sleep calls

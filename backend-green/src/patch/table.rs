@@ -98,7 +98,7 @@ impl Slot {
     /// a descriptor closed behind the patch's back is leaked, not deregistered: the kernel
     /// dropped it from epoll with its file, and a late removal could hit the new one.
     pub(super) fn reset(&self, state: u32) {
-        let stale = super::lock(&self.source).take();
+        let stale = crate::poll_loop::lock(&self.source).take();
         if let Some(stale) = stale {
             std::mem::forget(stale);
         }
