@@ -133,6 +133,7 @@ macro_rules! suite {
             $crate::suite!(@case async, net_tcp, split_halves_work_apart_and_reunite, ($rt), ($make), ($stop));
             $crate::suite!(@case async, net_tcp, peek_and_option_methods, ($rt), ($make), ($stop));
             $crate::suite!(@case async, net_tcp, five_hundred_simultaneous_connects_fit_the_backlog, ($rt), ($make), ($stop));
+            $crate::suite!(@case async, net_tcp, read_uninit_writes_only_what_it_reads, ($rt), ($make), ($stop));
         }
         #[allow(non_snake_case)]
         mod net_udp {
@@ -154,6 +155,7 @@ macro_rules! suite {
             $crate::suite!(@case async, net_unix, abstract_names, ($rt), ($make), ($stop));
             $crate::suite!(@case async, net_unix, datagrams, ($rt), ($make), ($stop));
             $crate::suite!(@case async, net_unix, unix_sockets_are_taken_over_from_std, ($rt), ($make), ($stop));
+            $crate::suite!(@case async, net_unix, read_uninit_on_a_unix_stream, ($rt), ($make), ($stop));
         }
         #[allow(non_snake_case)]
         mod rt_spawn {

@@ -376,3 +376,10 @@ pub async fn unix_sockets_are_taken_over_from_std<R: Runtime>(rt: R) {
     let n = rt.timeout(PROMPT, y.recv(&mut buf)).await.unwrap().unwrap();
     assert_eq!(&buf[..n], b"dgram");
 }
+
+/// `ReadUninit` on a Unix stream, as on TCP (see
+/// [`read_uninit_writes_only_what_it_reads`](crate::net_tcp::read_uninit_writes_only_what_it_reads)).
+pub async fn read_uninit_on_a_unix_stream<R: Runtime>(rt: R) {
+    let (a, b) = rt.unix_stream_pair().unwrap();
+    crate::support::check_read_uninit(&rt, a, b).await;
+}

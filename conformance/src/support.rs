@@ -4,9 +4,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use anyrt_core::Runtime;
 use anyrt_core::io::{AsyncReadExt, AsyncWriteExt};
 use anyrt_core::net::TcpListener;
+use anyrt_core::{Runtime, RuntimeExt};
 
 /// Serves echo on a fresh 127.0.0.1 port: one task per connection, each counted in the
 /// returned counter once its connection has ended. The handle is the accept loop's.
@@ -77,4 +77,54 @@ pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
         .collect()
+}
+
+/// Reads everything `writer` sends (256 KiB, after a pause so that the first read waits)
+/// with [`ReadUninit::read_uninit`](anyrt_core::io::ReadUninit::read_uninit) into a
+/// buffer whose bytes are all `0xAA` beforehand, and checks that the stream's bytes arrive
+/// in order and that no byte past the count a read returned was written: the read went
+/// straight into the buffer, nothing zeroed it first.
+pub async fn check_read_uninit<R, S, W>(rt: &R, mut reader: S, mut writer: W)
+where
+    R: Runtime,
+    S: anyrt_core::io::ReadUninit + Unpin + Send,
+    W: anyrt_core::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use std::mem::MaybeUninit;
+    const SENTINEL: u8 = 0xAA;
+    let data = pattern(256 * 1024, 11);
+    let sent = data.clone();
+    let rt2 = rt.clone();
+    let writing = rt.spawn(async move {
+        rt2.sleep(crate::ms(20)).await;
+        writer.write_all(&sent).await.unwrap();
+        writer.close().await.unwrap();
+    });
+    let mut got = Vec::with_capacity(data.len());
+    let mut buf = vec![MaybeUninit::new(SENTINEL); 8192];
+    loop {
+        let n = rt
+            .timeout(crate::PROMPT, reader.read_uninit(&mut buf))
+            .await
+            .expect("read_uninit hung")
+            .unwrap();
+        assert!(n <= buf.len());
+        // SAFETY: every byte is initialised: to SENTINEL when the buffer was made (or
+        // refilled), or by the socket; a read never de-initialises memory.
+        let bytes: Vec<u8> = buf.iter().map(|b| unsafe { b.assume_init() }).collect();
+        assert!(
+            bytes[n..].iter().all(|&b| b == SENTINEL),
+            "read_uninit wrote past the {n} bytes it reported (it zeroed the buffer?)"
+        );
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&bytes[..n]);
+        buf[..n].fill(MaybeUninit::new(SENTINEL));
+    }
+    assert!(
+        got == data,
+        "bytes read with read_uninit differ from those sent"
+    );
+    rt.timeout(crate::PROMPT, writing).await.unwrap().unwrap();
 }

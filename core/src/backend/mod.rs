@@ -74,7 +74,7 @@ pub use guard::{
     panic_message, set_polling_async,
 };
 pub use handles::{AsyncTaskHandle, TaskOrThread, ThreadHandle};
-pub use net::{bind_tcp_listener, each_addr, resolve};
+pub use net::{bind_tcp_listener, each_addr, recv_uninit, resolve};
 #[cfg(unix)]
 pub use net::{
     bind_unix_datagram, bind_unix_listener, start_unix_connect, unix_datagram_connect, unix_send_to,
@@ -152,9 +152,9 @@ pub mod tokio_io {
 }
 
 /// Implements tokio's `AsyncRead` and `AsyncWrite` (the `tokio-io` feature) for a stream
-/// type from its futures-io implementations: reads go into the `ReadBuf`'s unfilled part
-/// (initialised once per buffer, as tokio's own adapters do), `poll_shutdown` is
-/// `poll_close`.
+/// type from its futures-io and [`ReadUninit`](crate::io::ReadUninit) implementations:
+/// reads go straight into the `ReadBuf`'s unfilled part (nothing zeroed), `poll_shutdown`
+/// is `poll_close`.
 ///
 /// ```
 /// # #[cfg(feature = "tokio-io")] {
@@ -190,6 +190,8 @@ pub mod tokio_io {
 ///         std::task::Poll::Ready(Ok(()))
 ///     }
 /// }
+/// // SAFETY: the provided method zeroes the buffer before it reads into it.
+/// unsafe impl anyrt_core::io::ReadUninit for MyStream {}
 /// anyrt_core::impl_tokio_io!(MyStream);
 /// # }
 /// ```
@@ -203,15 +205,7 @@ macro_rules! impl_tokio_io {
                 cx: &mut ::core::task::Context<'_>,
                 buf: &mut $crate::backend::tokio_io::ReadBuf<'_>,
             ) -> ::core::task::Poll<::std::io::Result<()>> {
-                let unfilled = buf.initialize_unfilled();
-                match $crate::io::AsyncRead::poll_read(self, cx, unfilled) {
-                    ::core::task::Poll::Ready(Ok(n)) => {
-                        buf.advance(n);
-                        ::core::task::Poll::Ready(Ok(()))
-                    }
-                    ::core::task::Poll::Ready(Err(e)) => ::core::task::Poll::Ready(Err(e)),
-                    ::core::task::Poll::Pending => ::core::task::Poll::Pending,
-                }
+                $crate::io::poll_read_tokio(self, cx, buf)
             }
         }
 

@@ -191,3 +191,25 @@ pub fn unix_datagram_connect(
 ) -> io::Result<()> {
     socket2::SockRef::from(socket).connect(&socket2::SockAddr::unix(target)?)
 }
+
+/// `recv` into uninitialised memory on a connected socket in non-blocking mode: the
+/// kernel writes the bytes it returns, nothing is zeroed first. The building block of a
+/// backend's [`ReadUninit`](crate::io::ReadUninit) (`WouldBlock` when nothing is there).
+///
+/// ```
+/// use std::mem::MaybeUninit;
+/// use std::io::Write;
+///
+/// let (mut a, b) = std::os::unix::net::UnixStream::pair()?;
+/// a.write_all(b"hi")?;
+/// let mut buf = [MaybeUninit::<u8>::uninit(); 8];
+/// let n = anyrt_core::backend::recv_uninit(&b, &mut buf)?;
+/// assert_eq!(n, 2);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn recv_uninit<S>(socket: &S, buf: &mut [std::mem::MaybeUninit<u8>]) -> io::Result<usize>
+where
+    for<'a> socket2::SockRef<'a>: From<&'a S>,
+{
+    socket2::SockRef::from(socket).recv(buf)
+}

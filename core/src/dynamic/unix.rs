@@ -53,6 +53,18 @@ impl fmt::Debug for AnyUnixStream {
     }
 }
 
+// SAFETY: forwards to the boxed stream, which keeps the trait's promise.
+#[allow(unsafe_code)]
+unsafe impl crate::io::ReadUninit for AnyUnixStream {
+    fn poll_read_uninit(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        crate::io::ReadUninit::poll_read_uninit(Pin::new(&mut *self.0), cx, buf)
+    }
+}
+
 impl futures_io::AsyncRead for AnyUnixStream {
     fn poll_read(
         mut self: Pin<&mut Self>,

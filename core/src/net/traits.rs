@@ -112,13 +112,15 @@ pub trait TcpListener: Send + Sync + AsSocket + std::fmt::Debug + 'static {
     fn local_addr(&self) -> io::Result<SocketAddr>;
 }
 
-/// A TCP connection: [`futures_io::AsyncRead`] + [`futures_io::AsyncWrite`].
+/// A TCP connection: [`futures_io::AsyncRead`] + [`futures_io::AsyncWrite`], and
+/// [`ReadUninit`](crate::io::ReadUninit) (reads into uninitialised buffers, nothing zeroed).
 ///
 /// Reads and writes return `Pending` when the socket is not ready and never block inside
 /// `poll`. `poll_close` shuts down the write half (the peer reads EOF). Dropping the stream
 /// closes the socket.
 pub trait TcpStream:
     futures_io::AsyncRead
+    + crate::io::ReadUninit
     + futures_io::AsyncWrite
     + TokioIo
     + Send

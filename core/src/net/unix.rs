@@ -78,6 +78,7 @@ pub trait UnixListener: Send + Sync + AsSocket + std::fmt::Debug + 'static {
 /// ```
 pub trait UnixStream:
     futures_io::AsyncRead
+    + crate::io::ReadUninit
     + futures_io::AsyncWrite
     + super::TokioIo
     + Send
