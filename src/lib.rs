@@ -23,7 +23,8 @@
 //!
 //! See the README for the two styles side by side, the feature table and what each
 //! backend guarantees.
-#![forbid(unsafe_code)]
+// Unsafe code is confined to `hyper` (hyper's read buffer is uninitialised memory).
+#![deny(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use anyrt_core::{
@@ -138,6 +139,11 @@ pub mod future {
     }
 }
 pub use anyrt_macros::{main, test};
+
+#[cfg(feature = "hyper")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
+#[allow(unsafe_code)]
+pub mod hyper;
 
 #[cfg(feature = "green")]
 #[cfg_attr(docsrs, doc(cfg(feature = "green")))]
