@@ -106,7 +106,11 @@ pub(crate) async fn request(
 
 /// The demo: 20 keep-alive clients × 10 rounds of every route, each reply checked
 /// (`greeting` is what `GET /` must answer).
-pub(crate) async fn demo<R: Runtime>(rt: R, addr: SocketAddr, greeting: String) -> io::Result<usize> {
+pub(crate) async fn demo<R: Runtime>(
+    rt: R,
+    addr: SocketAddr,
+    greeting: String,
+) -> io::Result<usize> {
     let clients: Vec<_> = (0..20)
         .map(|c| {
             let rt2 = rt.clone();

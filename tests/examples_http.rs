@@ -24,7 +24,9 @@ async fn the_async_http_example_serves_every_route<R: Runtime>(rt: R) {
         let _ = stop_rx.recv().await;
     }));
     let greeting = format!("hello from anyrt ({})\n", rt.name());
-    let checked = async_example::demo(rt.clone(), addr, greeting).await.unwrap();
+    let checked = async_example::demo(rt.clone(), addr, greeting)
+        .await
+        .unwrap();
     assert_eq!(checked, 800);
     drop(stop_tx);
     rt.timeout(Duration::from_secs(10), server)

@@ -364,6 +364,12 @@ pub(crate) fn run<F: Future>(owner: Arc<dyn TaskLoop>, mut fut: Pin<&mut F>) -> 
         // thread it leaves.
         set_polling_async(false);
         wait(&owner);
+        // Resumed, perhaps on a worker that has not started a coroutine yet: it enters
+        // the tokio context now.
+        #[cfg(feature = "tokio-context")]
+        if owner.core().in_coroutine {
+            crate::start::on_worker();
+        }
         set_polling_async(polling);
     }
 }

@@ -244,7 +244,11 @@ impl Runtime for Green {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        spawn::blocking(blocking::unblock(move || catch_panic(f)))
+        spawn::blocking(blocking::unblock(move || {
+            #[cfg(feature = "tokio-context")]
+            let _tokio = anyrt_core::backend::tokio_context::enter();
+            catch_panic(f)
+        }))
     }
 
     fn spawn_implicit<F, T>(&self, f: F) -> JoinHandle<T>
@@ -256,6 +260,10 @@ impl Runtime for Green {
     }
 
     fn block_on<F: Future>(&self, future: F) -> F::Output {
+        // On a coroutine the worker is in the context already (`None`: no guard held
+        // across a suspension).
+        #[cfg(feature = "tokio-context")]
+        let _tokio = anyrt_core::backend::tokio_context::enter();
         crate::poll_loop::block_on(future)
     }
 

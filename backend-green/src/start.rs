@@ -113,6 +113,9 @@ pub(crate) fn on_worker() {
     if !WORKER.get() {
         WORKER.set(true);
         crate::monitor::register_worker();
+        // may's workers run only green coroutines: they stay in the tokio context.
+        #[cfg(feature = "tokio-context")]
+        anyrt_core::backend::tokio_context::enter_for_good();
     }
 }
 

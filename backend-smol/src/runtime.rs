@@ -109,6 +109,8 @@ impl Builder {
             let ex = executor.clone();
             let signal = stop_rx.clone();
             let spawned = thread::Builder::new().name(name.clone()).spawn(move || {
+                #[cfg(feature = "tokio-context")]
+                anyrt_core::backend::tokio_context::enter_for_good();
                 async_io::block_on(ex.run(async move {
                     // Ends when the sender is closed.
                     let _ = signal.recv().await;
@@ -270,6 +272,8 @@ impl Runtime for Smol {
             return TaskOrThread::Task(AsyncTaskHandle::cancelled());
         }
         TaskOrThread::Task(AsyncTaskHandle::new(blocking::unblock(move || {
+            #[cfg(feature = "tokio-context")]
+            let _tokio = anyrt_core::backend::tokio_context::enter();
             catch_panic(f)
         })))
     }
@@ -282,11 +286,18 @@ impl Runtime for Smol {
         if self.is_shut_down() {
             return TaskOrThread::Task(AsyncTaskHandle::cancelled());
         }
+        #[cfg(feature = "tokio-context")]
+        let f = move || {
+            let _tokio = anyrt_core::backend::tokio_context::enter();
+            f()
+        };
         TaskOrThread::Thread(ThreadHandle::spawn("anyrt-implicit", f))
     }
 
     fn block_on<F: Future>(&self, future: F) -> F::Output {
         assert_may_block("Runtime::block_on");
+        #[cfg(feature = "tokio-context")]
+        let _tokio = anyrt_core::backend::tokio_context::enter();
         async_io::block_on(AsyncScope::new(future))
     }
 

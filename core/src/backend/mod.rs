@@ -24,6 +24,8 @@ mod guard;
 mod handles;
 mod net;
 pub mod testing;
+#[cfg(feature = "tokio-context")]
+pub mod tokio_context;
 
 /// Implements the socket handle traits (`AsFd` and `AsRawFd`, on Unix) for a socket type,
 /// from an expression that reaches the wrapped socket:
