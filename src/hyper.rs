@@ -537,8 +537,8 @@ impl<R: Runtime> Server<R> {
         }
     }
 
-    /// Accepts connections on `listener` and serves each in its own task, forever (until
-    /// the listener fails). Takes the server by value, so that the future is `'static`
+    /// Accepts connections on `listener` and serves each in its own task (with
+    /// `TCP_NODELAY` on, as axum does), forever (until the listener fails). Takes the server by value, so that the future is `'static`
     /// and can be spawned (`rt.spawn(Server::new(&rt).serve(listener, service))`).
     ///
     /// Dropping the returned future (aborting the task it runs in) aborts every
@@ -560,7 +560,7 @@ impl<R: Runtime> Server<R> {
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
-        self.serve_with_shutdown(listener, service, std::future::pending())
+        self.accept_loop(listener, service, None::<std::future::Pending<()>>)
             .await
     }
 
@@ -608,8 +608,35 @@ impl<R: Runtime> Server<R> {
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
-        let stop = CancellationToken::new();
+        self.accept_loop(listener, service, Some(signal)).await
+    }
+
+    /// The accept loop of [`serve`](Server::serve) (no `signal`) and
+    /// [`serve_with_shutdown`](Server::serve_with_shutdown).
+    async fn accept_loop<L, S, B>(
+        self,
+        listener: L,
+        service: S,
+        signal: Option<impl Future<Output = ()>>,
+    ) -> io::Result<()>
+    where
+        L: TcpListener,
+        L::Stream: Unpin,
+        S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+        B: Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        let stop = signal.is_some().then(CancellationToken::new);
         let mut conns = JoinSet::new(&self.rt);
+        let signal = async move {
+            match signal {
+                Some(signal) => signal.await,
+                None => std::future::pending().await,
+            }
+        };
         let mut signal = std::pin::pin!(futures_util::FutureExt::fuse(signal));
         loop {
             // Reap finished connections so the set does not grow with the server's age.
@@ -627,17 +654,32 @@ impl<R: Runtime> Server<R> {
                 }
                 Err(e) => return Err(e),
             };
+            // As axum's `serve` does: a response's last segment is not held back for an
+            // acknowledgement (Nagle's algorithm). Best effort: the socket serves anyway.
+            let _ = anyrt_core::net::TcpStream::set_nodelay(&stream, true);
             let server = self.clone();
             let service = service.clone();
             let stop = stop.clone();
             conns.spawn(async move {
                 let io = Io::new(stream);
                 // A connection's own fault (a reset, a bad request) is the client's
-                // business: the server goes on.
-                let _ = server.serve_until(io, service, stop.cancelled()).await;
+                // business: the server goes on. With no shutdown signal there is nothing
+                // to watch besides the connection (no listener polled per wake-up).
+                let _ = match stop {
+                    Some(stop) => server.serve_until(io, service, stop.cancelled()).await,
+                    None => {
+                        server
+                            .serve_until(io, service, std::future::pending())
+                            .await
+                    }
+                };
             });
         }
-        stop.cancel();
+        // No new connections from here on (a connect now is refused, not left queued).
+        drop(listener);
+        if let Some(stop) = stop {
+            stop.cancel();
+        }
         while conns.join_next().await.is_some() {}
         Ok(())
     }

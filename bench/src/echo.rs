@@ -13,9 +13,13 @@ const MSG: usize = 64;
 /// Runs the server of `row` in this process; talks to the orchestrator over stdio: prints
 /// `port N`, then answers `mark` (start of the measured window) and `report` (its end:
 /// CPU time and allocations since the mark). It serves until killed.
-pub(crate) fn serve(row: &str, workers: usize) -> io::Result<()> {
+pub(crate) fn serve(row: &str, workers: usize, http: bool) -> io::Result<()> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
+    if http {
+        crate::http::start(row, workers, listener)?;
+        return report_loop(port);
+    }
     match row {
         "raw-tokio" => raw_tokio(listener, workers)?,
         "raw-smol" => raw_smol(listener, workers)?,
@@ -48,6 +52,11 @@ pub(crate) fn serve(row: &str, workers: usize) -> io::Result<()> {
             ));
         }
     }
+    report_loop(port)
+}
+
+/// Prints `port N`, then answers the orchestrator's `mark` and `report` until stdin ends.
+fn report_loop(port: u16) -> io::Result<()> {
     println!("port {port}");
     io::stdout().flush()?;
     let mut mark = (procfs::cpu_time(), alloc::allocations());
@@ -244,13 +253,15 @@ fn patched_std(workers: usize, listener: std::net::TcpListener) -> io::Result<()
 ///
 /// With `short`, each of `conns` clients loops over connect → one 64-byte request → its
 /// response → close (HttpArena's "limited-conn" shape); a trip is then a whole connection
-/// and its latency includes the connect.
+/// and its latency includes the connect. With `http`, a trip is one HTTP/1.1 keep-alive
+/// request (`GET /`) and its whole response, checked.
 pub(crate) fn load(
     addr: SocketAddr,
     conns: usize,
     secs: f64,
     warmup: f64,
     short: bool,
+    http: bool,
 ) -> io::Result<()> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -274,6 +285,7 @@ pub(crate) fn load(
                 tokio::spawn(async move {
                     let msg = [7u8; MSG];
                     let mut back = [0u8; MSG];
+                    let mut pending = Vec::with_capacity(1024);
                     let mut lat = Vec::with_capacity(4096);
                     loop {
                         let t0 = Instant::now();
@@ -288,8 +300,13 @@ pub(crate) fn load(
                                 &mut fresh
                             }
                         };
-                        s.write_all(&msg).await?;
-                        s.read_exact(&mut back).await?;
+                        if http {
+                            s.write_all(crate::http::REQUEST).await?;
+                            crate::http::read_response(s, &mut pending).await?;
+                        } else {
+                            s.write_all(&msg).await?;
+                            s.read_exact(&mut back).await?;
+                        }
                         if t0 >= start {
                             lat.push(t0.elapsed().as_nanos() as u64);
                         }

@@ -15,6 +15,7 @@
 
 mod alloc;
 mod echo;
+mod http;
 mod procfs;
 mod report;
 mod tasks;
@@ -80,6 +81,8 @@ struct Plan {
     secs: f64,
     warmup: f64,
     conns: Vec<usize>,
+    /// Connection counts of the http case.
+    http_conns: Vec<usize>,
     tasks: usize,
     idle_tasks: usize,
     idle_conns: usize,
@@ -123,7 +126,7 @@ impl Plan {
 }
 
 /// The cases, as `--cases` names them.
-const CASES: &[&str] = &["echo", "short", "spawn", "timers", "memory"];
+const CASES: &[&str] = &["echo", "short", "http", "spawn", "timers", "memory"];
 
 const ROWS_HELP: &str = "\
 Rows (--rows), each raw row followed by the anyrt rows measured against it:
@@ -145,6 +148,10 @@ Cases (--cases):
            allocations per round trip, at each --conns
   short    short connections: 50 clients each looping over connect, one request,
            its response, close: connections/s, latency, server CPU per connection
+  http     a hyper hello-world service, HTTP/1.1 keep-alive, at each --http-conns:
+           requests/s, latency, server CPU and allocations per request; rows
+           raw-tokio (hyper over raw tokio: hyper-util's TokioIo), tokio, smol, green
+           (anyrt::hyper), every anyrt row compared with raw-tokio
   spawn    spawn+join of empty tasks: tasks/s and CPU per task
   timers   concurrent sleep(10 ms): total wall time and p99 lateness
   memory   RSS per idle task and per idle connection (anyrt rows)
@@ -168,6 +175,9 @@ struct Cli {
     /// Echo connection counts [default: 50,1000; --quick: 50].
     #[arg(long, value_name = "N,N,...", value_delimiter = ',')]
     conns: Option<Vec<usize>>,
+    /// HTTP case connection counts [default: 50,500; --quick: 50].
+    #[arg(long, value_name = "N,N,...", value_delimiter = ',')]
+    http_conns: Option<Vec<usize>>,
     /// Repetitions of every row [default: 5 per echo row, 9 per spawn and timer row].
     #[arg(long, value_name = "N")]
     reps: Option<usize>,
@@ -199,6 +209,9 @@ struct Cli {
     /// Child: the load generator makes short connections.
     #[arg(long, hide = true)]
     short: bool,
+    /// Child: the server serves, and the load generator sends, HTTP/1.1 (the http case).
+    #[arg(long, hide = true)]
+    http: bool,
     /// Child: the load generator's warm-up seconds.
     #[arg(long, hide = true, default_value_t = 0.5)]
     warmup: f64,
@@ -231,7 +244,7 @@ fn run(cli: Cli) -> io::Result<()> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     // Child roles.
     if let Some(row) = &cli.serve_row {
-        return echo::serve(row, workers);
+        return echo::serve(row, workers, cli.http);
     }
     if let Some(addr) = cli.load {
         let conns = cli
@@ -239,7 +252,14 @@ fn run(cli: Cli) -> io::Result<()> {
             .as_ref()
             .and_then(|c| c.first().copied())
             .unwrap_or(50);
-        return echo::load(addr, conns, cli.secs.unwrap_or(2.0), cli.warmup, cli.short);
+        return echo::load(
+            addr,
+            conns,
+            cli.secs.unwrap_or(2.0),
+            cli.warmup,
+            cli.short,
+            cli.http,
+        );
     }
     if let Some(case) = &cli.case {
         let row = cli
@@ -263,6 +283,7 @@ fn run(cli: Cli) -> io::Result<()> {
             secs: 0.4,
             warmup: 0.1,
             conns: cli.conns.clone().unwrap_or_else(|| vec![50]),
+            http_conns: cli.http_conns.clone().unwrap_or_else(|| vec![50]),
             tasks: 20_000,
             idle_tasks: 20_000,
             idle_conns: 200,
@@ -277,6 +298,7 @@ fn run(cli: Cli) -> io::Result<()> {
             secs: 1.25,
             warmup: 0.25,
             conns: cli.conns.clone().unwrap_or_else(|| vec![50, 1000]),
+            http_conns: cli.http_conns.clone().unwrap_or_else(|| vec![50, 500]),
             tasks: 100_000,
             idle_tasks: 100_000,
             idle_conns: 1000,
@@ -299,6 +321,7 @@ fn run(cli: Cli) -> io::Result<()> {
     let progress = Progress::new(&plan, !cli.no_progress);
     run_echo(&plan, &mut report, &progress)?;
     run_short(&plan, &mut report, &progress)?;
+    run_http(&plan, &mut report, &progress)?;
     run_cases(&plan, &mut report, &progress)?;
     progress.finish();
     report.print(&mut io::stdout().lock())?;
@@ -342,6 +365,9 @@ impl Progress {
         }
         if plan.case("short") {
             total += plan.reps * count(|_| true);
+        }
+        if plan.case("http") {
+            total += plan.http_conns.len() * plan.reps * count(http::has_row);
         }
         if plan.case("spawn") {
             total += plan.case_reps * count(async_rows);
@@ -424,7 +450,7 @@ fn run_short(plan: &Plan, report: &mut Report, progress: &Progress) -> io::Resul
     for rep in 0..plan.reps {
         for &(row, label) in plan.rows_for_rep(|_| true, rep) {
             progress.run(format!("[{case}] rep {}/{} {label}", rep + 1, plan.reps));
-            let r = echo_once(plan, row, SHORT_CLIENTS, true)?;
+            let r = echo_once(plan, row, SHORT_CLIENTS, true, false)?;
             r.add_to(
                 report,
                 &case,
@@ -452,7 +478,7 @@ fn run_echo(plan: &Plan, report: &mut Report, progress: &Progress) -> io::Result
         for rep in 0..plan.reps {
             for &(row, label) in plan.rows_for_rep(|_| true, rep) {
                 progress.run(format!("[{case}] rep {}/{} {label}", rep + 1, plan.reps));
-                let r = echo_once(plan, row, conns, false)?;
+                let r = echo_once(plan, row, conns, false, false)?;
                 r.add_to(
                     report,
                     &case,
@@ -464,6 +490,44 @@ fn run_echo(plan: &Plan, report: &mut Report, progress: &Progress) -> io::Result
                         "p99 latency",
                         "server CPU per round trip",
                         "server allocations per round trip",
+                    ],
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The http case: hyper's hello world at each of `plan.http_conns`, every anyrt row
+/// against hyper on raw tokio.
+fn run_http(plan: &Plan, report: &mut Report, progress: &Progress) -> io::Result<()> {
+    if !plan.case("http") {
+        return Ok(());
+    }
+    for &conns in &plan.http_conns {
+        let case = format!("http {conns} conns");
+        for rep in 0..plan.reps {
+            for &(row, label) in plan.rows_for_rep(http::has_row, rep) {
+                progress.run(format!("[{case}] rep {}/{} {label}", rep + 1, plan.reps));
+                let r = echo_once(plan, row, conns, false, true)?;
+                let label = match row {
+                    "raw-tokio" => "hyper on raw tokio",
+                    "tokio" => "anyrt::hyper on Tokio",
+                    "smol" => "anyrt::hyper on Smol",
+                    _ => "anyrt::hyper on Green",
+                };
+                r.add_to_with_base(
+                    report,
+                    &case,
+                    row,
+                    label,
+                    (row != "raw-tokio").then_some("raw-tokio"),
+                    [
+                        "requests/s",
+                        "p50 latency",
+                        "p99 latency",
+                        "server CPU per request",
+                        "server allocations per request",
                     ],
                 );
             }
@@ -493,8 +557,20 @@ impl EchoRun {
         label: &'static str,
         metrics: [&'static str; 5],
     ) {
+        self.add_to_with_base(report, case, row, label, baseline(row), metrics);
+    }
+
+    /// As [`add_to`](EchoRun::add_to), compared with the row `base`.
+    fn add_to_with_base(
+        &self,
+        report: &mut Report,
+        case: &str,
+        row: &'static str,
+        label: &'static str,
+        base: Option<&'static str>,
+        metrics: [&'static str; 5],
+    ) {
         let trips = self.trips.max(1.0);
-        let base = baseline(row);
         let figures = [
             ("1/s", self.trips / self.secs),
             ("µs", self.p50),
@@ -508,8 +584,12 @@ impl EchoRun {
     }
 }
 
-fn echo_once(plan: &Plan, row: &str, conns: usize, short: bool) -> io::Result<EchoRun> {
-    let mut server = Command::new(exe()?)
+fn echo_once(plan: &Plan, row: &str, conns: usize, short: bool, http: bool) -> io::Result<EchoRun> {
+    let mut server = Command::new(exe()?);
+    if http {
+        server.arg("--http");
+    }
+    let mut server = server
         .args(["--serve-row", row, "--workers", &plan.workers.to_string()])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -530,6 +610,9 @@ fn echo_once(plan: &Plan, row: &str, conns: usize, short: bool) -> io::Result<Ec
     let mut load = Command::new(exe()?);
     if short {
         load.arg("--short");
+    }
+    if http {
+        load.arg("--http");
     }
     let mut load = load
         .args([
