@@ -362,9 +362,10 @@ impl<R: Runtime> ::hyper::rt::Timer for Timer<R> {
     }
 
     fn reset(&self, sleep: &mut Pin<Box<dyn ::hyper::rt::Sleep>>, new_deadline: Instant) {
-        // Our own sleep: a new deadline in place, no new allocation.
+        // Our own sleep: a new deadline in place (no allocation; no new timer where the
+        // backend can move one: `Runtime::reset_sleep`).
         if let Some(ours) = sleep.as_mut().downcast_mut_pin::<Sleep<R>>() {
-            ours.project().inner.set(self.rt.sleep_until(new_deadline));
+            self.rt.reset_sleep(ours.project().inner, new_deadline);
         } else {
             *sleep = self.sleep_until(new_deadline);
         }

@@ -309,6 +309,10 @@ impl Runtime for Smol {
         Sleep::until(deadline)
     }
 
+    fn reset_sleep(&self, sleep: std::pin::Pin<&mut Sleep>, deadline: Instant) {
+        sleep.get_mut().reset(deadline);
+    }
+
     fn tcp_listen<A: ToSocketAddrs>(
         &self,
         addr: A,

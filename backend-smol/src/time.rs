@@ -31,6 +31,13 @@ impl Sleep {
             done: false,
         }
     }
+
+    /// Moves the deadline in place (async-io's `Timer::set_at`); a completed sleep waits
+    /// again.
+    pub fn reset(&mut self, deadline: Instant) {
+        self.timer.set_at(deadline);
+        self.done = false;
+    }
 }
 
 impl Future for Sleep {

@@ -260,6 +260,10 @@ impl Runtime for Tokio {
         crate::time::Sleep::new(tokio::time::sleep_until(deadline.into()))
     }
 
+    fn reset_sleep(&self, sleep: Pin<&mut crate::time::Sleep>, deadline: Instant) {
+        sleep.reset(deadline);
+    }
+
     fn tcp_listen<A: ToSocketAddrs>(
         &self,
         addr: A,

@@ -41,6 +41,13 @@ impl Sleep {
         self.inner.deadline().into_std()
     }
 
+    /// Moves the deadline in place (tokio's `Sleep::reset`); a completed sleep waits again.
+    pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
+        let this = self.project();
+        this.inner.reset(deadline.into());
+        *this.done = false;
+    }
+
     /// Tokio's `Sleep`, for tokio's own API (`reset`, say).
     pub fn inner(self: Pin<&mut Self>) -> Pin<&mut tokio::time::Sleep> {
         self.project().inner

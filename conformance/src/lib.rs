@@ -221,6 +221,7 @@ macro_rules! suite {
             $crate::suite!(@case async, time_sleep, many_timers_in_one_task, ($rt), ($make), ($stop));
             $crate::suite!(@case async, time_sleep, an_interval_too_long_for_instant_ticks_once, ($rt), ($make), ($stop));
             $crate::suite!(@case async, time_sleep, timers_are_branches_of_futures_select, ($rt), ($make), ($stop));
+            $crate::suite!(@case async, time_sleep, reset_sleep_moves_the_deadline, ($rt), ($make), ($stop));
         }
     };
 }

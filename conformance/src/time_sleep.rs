@@ -219,3 +219,31 @@ pub async fn timers_are_branches_of_futures_select<R: Runtime>(rt: R) {
     // About 10 ticks in 100 ms (the first at once); generous for a loaded machine.
     assert!(ticks >= 3, "only {ticks} ticks");
 }
+
+/// `reset_sleep` moves a sleep's deadline later and earlier, and re-arms a sleep that
+/// completed; the sleep never completes before its current deadline.
+pub async fn reset_sleep_moves_the_deadline<R: Runtime>(rt: R) {
+    let t0 = Instant::now();
+    let mut sleep = std::pin::pin!(rt.sleep(ms(10)));
+    // Later: not done at the first deadline.
+    rt.reset_sleep(sleep.as_mut(), t0 + ms(80));
+    let early = rt.timeout(ms(40), sleep.as_mut()).await;
+    assert!(early.is_err(), "the sleep kept its old deadline");
+    rt.timeout(PROMPT, sleep.as_mut()).await.unwrap();
+    assert!(t0.elapsed() >= ms(80));
+    // A completed sleep waits again once reset.
+    assert!(anyrt_core::time::FusedFuture::is_terminated(&*sleep));
+    let t1 = Instant::now();
+    rt.reset_sleep(sleep.as_mut(), t1 + ms(30));
+    assert!(!anyrt_core::time::FusedFuture::is_terminated(&*sleep));
+    rt.timeout(PROMPT, sleep.as_mut()).await.unwrap();
+    assert!(t1.elapsed() >= ms(30));
+    // Earlier: an hour away, moved to 20 ms.
+    let mut long = std::pin::pin!(rt.sleep(Duration::from_secs(3600)));
+    let t2 = Instant::now();
+    rt.reset_sleep(long.as_mut(), t2 + ms(20));
+    rt.timeout(PROMPT, long.as_mut())
+        .await
+        .expect("a sleep moved earlier kept its old deadline");
+    assert!(t2.elapsed() >= ms(20));
+}

@@ -224,6 +224,29 @@ pub trait Runtime: Clone + Send + Sync + Unpin + std::fmt::Debug + 'static {
     /// ```
     fn sleep_until(&self, deadline: Instant) -> Self::Sleep;
 
+    /// Moves `sleep`'s deadline to `deadline` (earlier or later; a sleep that completed
+    /// waits again): the same as `sleep.set(rt.sleep_until(deadline))`, which is what the
+    /// provided method does, but in place on backends whose timers allow it (Tokio's and
+    /// Smol's), with no new timer made. For timers reset on every request (a protocol's
+    /// read timeout, hyper's through [`anyrt::hyper::Timer`](https://docs.rs/anyrt)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use anyrt_core::Runtime;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let rt = anyrt_tokio::Tokio::new();
+    /// let mut sleep = std::pin::pin!(rt.sleep(Duration::from_secs(3600)));
+    /// let t0 = Instant::now();
+    /// rt.reset_sleep(sleep.as_mut(), t0 + Duration::from_millis(5));
+    /// rt.block_on(sleep);
+    /// assert!(t0.elapsed() >= Duration::from_millis(5));
+    /// ```
+    fn reset_sleep(&self, mut sleep: std::pin::Pin<&mut Self::Sleep>, deadline: Instant) {
+        sleep.set(self.sleep_until(deadline));
+    }
+
     /// Binds a TCP listener. Host names are resolved off the runtime's workers; the first
     /// address that binds wins.
     ///
