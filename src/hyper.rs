@@ -1,9 +1,9 @@
 //! hyper 1.x on every backend, with no glue (feature `hyper`; `hyper-http2` adds HTTP/2).
 //!
-//! * [`Io`]: hyper's [`Read`](::hyper::rt::Read) and [`Write`](::hyper::rt::Write) for
+//! * [`Io`]: hyper's [`Read`] and [`Write`] for
 //!   every anyrt stream (TCP and Unix, every backend, [`AnyTcpStream`](crate::dynamic::AnyTcpStream)).
 //!   Reads go straight into hyper's uninitialised read buffer through
-//!   [`ReadUninit`](crate::io::ReadUninit): nothing is zeroed.
+//!   [`ReadUninit`]: nothing is zeroed.
 //! * [`FuturesIo`]: the same for any futures-io stream (a futures-rustls `TlsStream` over
 //!   an anyrt stream, say). futures-io reads only into initialised memory, so it zeroes the
 //!   part of hyper's buffer not yet initialised before a read.
