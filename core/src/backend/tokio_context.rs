@@ -19,11 +19,13 @@
 //! and wake the anyrt task across threads, like any cross-runtime wake.
 
 use std::cell::Cell;
-use std::sync::OnceLock;
+use std::io;
+use std::sync::{Mutex, OnceLock};
 
 use tokio::runtime::{EnterGuard, Handle, Runtime};
 
 static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+static BUILDING: Mutex<()> = Mutex::new(());
 
 thread_local! {
     /// Whether [`enter_for_good`] entered the shared runtime on this thread.
@@ -32,31 +34,38 @@ thread_local! {
 
 /// The shared runtime's handle, made on first use.
 ///
-/// # Panics
+/// # Errors
 ///
-/// If tokio cannot start its runtime (no thread or descriptor left for it): the same
-/// failure `tokio::runtime::Runtime::new` reports, at the first tokio call.
+/// The OS error if tokio cannot start its runtime (no descriptor or thread left for it).
+/// Nothing is kept of a failure: the next call tries again.
 ///
 /// ```
-/// let handle = anyrt_core::backend::tokio_context::handle();
+/// let handle = anyrt_core::backend::tokio_context::handle()?;
 /// assert_eq!(handle.block_on(async { 1 + 1 }), 2);
+/// # Ok::<(), std::io::Error>(())
 /// ```
-pub fn handle() -> &'static Handle {
-    RUNTIME
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .thread_name("anyrt-tokio-context")
-                .enable_all()
-                .build()
-                .expect("anyrt's tokio context: tokio could not start its runtime")
-        })
-        .handle()
+pub fn handle() -> io::Result<&'static Handle> {
+    if let Some(rt) = RUNTIME.get() {
+        return Ok(rt.handle());
+    }
+    // One builder at a time; a failed build leaves nothing behind.
+    let _building = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(rt) = RUNTIME.get() {
+        return Ok(rt.handle());
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("anyrt-tokio-context")
+        .enable_all()
+        .build()?;
+    Ok(RUNTIME.get_or_init(|| rt).handle())
 }
 
 /// Enters the shared runtime on this thread for as long as the thread lives, unless the
 /// thread is in a tokio context already: for threads a backend owns and only runs its
-/// tasks on. One thread-local read after the first call.
+/// tasks on. One thread-local read after the first call. If tokio cannot start its
+/// runtime (no descriptor left, say), the thread stays outside (tokio's calls fail as they
+/// would without the feature) and the next call tries again.
 ///
 /// ```
 /// anyrt_core::backend::tokio_context::enter_for_good();
@@ -64,18 +73,24 @@ pub fn handle() -> &'static Handle {
 /// ```
 #[inline]
 pub fn enter_for_good() {
-    if !ENTERED.get() {
+    if ENTERED.get() {
+        return;
+    }
+    if Handle::try_current().is_ok() {
         ENTERED.set(true);
-        if Handle::try_current().is_err() {
-            // Never dropped: the thread stays in the context. A guard of tokio's own,
-            // entered later on this thread, nests inside it and leaves in order.
-            std::mem::forget(handle().enter());
-        }
+        return;
+    }
+    if let Ok(handle) = handle() {
+        ENTERED.set(true);
+        // Never dropped: the thread stays in the context. A guard of tokio's own,
+        // entered later on this thread, nests inside it and leaves in order.
+        std::mem::forget(handle.enter());
     }
 }
 
 /// Enters the shared runtime until the guard drops, unless this thread is in a tokio
-/// context already (then `None`): for calls on threads a backend does not own.
+/// context already, or tokio cannot start its runtime (then `None`): for calls on threads
+/// a backend does not own.
 ///
 /// ```
 /// let guard = anyrt_core::backend::tokio_context::enter();
@@ -86,6 +101,6 @@ pub fn enter_for_good() {
 pub fn enter() -> Option<EnterGuard<'static>> {
     match Handle::try_current() {
         Ok(_) => None,
-        Err(_) => Some(handle().enter()),
+        Err(_) => handle().ok().map(Handle::enter),
     }
 }
