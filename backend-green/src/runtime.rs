@@ -260,10 +260,15 @@ impl Runtime for Green {
     }
 
     fn block_on<F: Future>(&self, future: F) -> F::Output {
-        // On a coroutine the worker is in the context already (`None`: no guard held
-        // across a suspension).
+        // A guard must never be held across a coroutine's suspension (it could be dropped
+        // on another worker): on a coroutine the worker enters for good instead.
         #[cfg(feature = "tokio-context")]
-        let _tokio = anyrt_core::backend::tokio_context::enter();
+        let _tokio = if may::coroutine::is_coroutine() {
+            anyrt_core::backend::tokio_context::enter_for_good();
+            None
+        } else {
+            anyrt_core::backend::tokio_context::enter()
+        };
         crate::poll_loop::block_on(future)
     }
 
