@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyrt::io::{AsyncReadExt, AsyncWriteExt};
 use anyrt::net::{TcpListener, TcpStream};
 use anyrt::{Runtime, RuntimeExt};
-use common::{EchoOptions, run_echo};
+use common::{EchoOptions, run_on};
 
 /// Serves echo on `listener` until accept fails.
 async fn serve<R: Runtime>(rt: R, listener: R::TcpListener) -> io::Result<()> {
@@ -97,5 +97,5 @@ impl Echo {
 fn main() {
     let opts = EchoOptions::from_args();
     let backend = opts.backend.clone();
-    run_echo(backend.as_deref(), |rt| Echo(opts).run(rt));
+    run_on(backend.as_deref(), "echo", |rt| Echo(opts).run(rt));
 }

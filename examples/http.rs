@@ -19,9 +19,13 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+#[path = "common/mod.rs"]
+#[allow(dead_code)] // the echo examples' options
+pub(crate) mod common;
+
 use anyrt::hyper::{Http1Client, Server};
 use anyrt::net::TcpListener;
-use anyrt::{AnyRuntime, Runtime, RuntimeExt};
+use anyrt::{Runtime, RuntimeExt};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
@@ -149,61 +153,41 @@ pub(crate) async fn demo<R: Runtime>(
 
 #[allow(dead_code)] // tests/examples_http.rs includes this file and calls the rest.
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let (mut backend, mut serve_at) = (None, None);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--backend" => backend = args.next(),
-            "--serve" => serve_at = args.next(),
-            other => {
-                eprintln!(
-                    "error: unexpected argument `{other}` (try --backend NAME, --serve ADDR)"
-                );
-                std::process::exit(2);
+    let args = common::Args::parse(&[]).unwrap_or_else(|e| common::fail(&e));
+    args.only(&["backend", "serve"])
+        .unwrap_or_else(|e| common::fail(&e));
+    let serve_at = args.get("serve").map(str::to_owned);
+    common::run_on(args.get("backend"), "http", |rt| {
+        rt.block_on(async {
+            match serve_at {
+                Some(addr) => {
+                    let listener = rt.tcp_listen(addr).await?;
+                    eprintln!("http ({}) on http://{}", rt.name(), listener.local_addr()?);
+                    serve(rt.clone(), listener, std::future::pending()).await
+                }
+                None => {
+                    let listener = rt.tcp_listen("127.0.0.1:0").await?;
+                    let addr = listener.local_addr()?;
+                    let (stop_tx, stop_rx) = anyrt::sync::channel::bounded::<Infallible>(1);
+                    let server = rt.spawn(serve(rt.clone(), listener, async move {
+                        let _ = stop_rx.recv().await;
+                    }));
+                    let t0 = Instant::now();
+                    let greeting = format!("hello from anyrt ({})\n", rt.name());
+                    let checked = demo(rt.clone(), addr, greeting).await?;
+                    drop(stop_tx); // graceful shutdown
+                    rt.timeout(Duration::from_secs(10), server)
+                        .await
+                        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "shutdown hung"))?
+                        .map_err(io::Error::from)??;
+                    println!(
+                        "http ({}): {checked} requests checked in {:?}; shut down gracefully",
+                        rt.name(),
+                        t0.elapsed()
+                    );
+                    Ok(())
+                }
             }
-        }
-    }
-    let rt = match backend {
-        Some(name) => AnyRuntime::from_name(&name),
-        None => AnyRuntime::from_env(),
-    }
-    .unwrap_or_else(|e| {
-        eprintln!("error: {e}");
-        std::process::exit(2)
+        })
     });
-    let result = rt.block_on(async {
-        match serve_at {
-            Some(addr) => {
-                let listener = rt.tcp_listen(addr).await?;
-                eprintln!("http ({}) on http://{}", rt.name(), listener.local_addr()?);
-                serve(rt.clone(), listener, std::future::pending()).await
-            }
-            None => {
-                let listener = rt.tcp_listen("127.0.0.1:0").await?;
-                let addr = listener.local_addr()?;
-                let (stop_tx, stop_rx) = anyrt::sync::channel::bounded::<Infallible>(1);
-                let server = rt.spawn(serve(rt.clone(), listener, async move {
-                    let _ = stop_rx.recv().await;
-                }));
-                let t0 = Instant::now();
-                let greeting = format!("hello from anyrt ({})\n", rt.name());
-                let checked = demo(rt.clone(), addr, greeting).await?;
-                drop(stop_tx); // graceful shutdown
-                rt.timeout(Duration::from_secs(10), server)
-                    .await
-                    .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "shutdown hung"))?
-                    .map_err(io::Error::from)??;
-                println!(
-                    "http ({}): {checked} requests checked in {:?}; shut down gracefully",
-                    rt.name(),
-                    t0.elapsed()
-                );
-                Ok(())
-            }
-        }
-    });
-    if let Err(e) = result {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    }
 }

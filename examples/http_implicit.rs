@@ -18,8 +18,8 @@ use std::io::{self, Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use anyrt::Runtime;
 use anyrt::implicit::{self, TcpListener, TcpStream, Thread};
-use anyrt::{AnyRuntime, Runtime};
 
 /// The largest request head and body accepted.
 const MAX_HEAD: usize = 16 * 1024;
@@ -210,6 +210,8 @@ fn bad(msg: &str) -> io::Error {
 #[allow(dead_code)]
 pub(crate) mod async_example;
 
+use async_example::common;
+
 /// 20 keep-alive clients × 10 rounds of every route, each reply checked.
 pub(crate) fn demo<R: Runtime>(rt: &R, addr: std::net::SocketAddr) -> io::Result<usize> {
     let greeting = format!("hello from anyrt, blocking style ({})\n", rt.name());
@@ -218,29 +220,11 @@ pub(crate) fn demo<R: Runtime>(rt: &R, addr: std::net::SocketAddr) -> io::Result
 
 #[allow(dead_code)] // tests/examples_http.rs includes this file and calls the rest.
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let (mut backend, mut serve_at) = (None, None);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--backend" => backend = args.next(),
-            "--serve" => serve_at = args.next(),
-            other => {
-                eprintln!(
-                    "error: unexpected argument `{other}` (try --backend NAME, --serve ADDR)"
-                );
-                std::process::exit(2);
-            }
-        }
-    }
-    let rt = match backend {
-        Some(name) => AnyRuntime::from_name(&name),
-        None => AnyRuntime::from_env(),
-    }
-    .unwrap_or_else(|e| {
-        eprintln!("error: {e}");
-        std::process::exit(2)
-    });
-    let result = (|| match serve_at {
+    let args = common::Args::parse(&[]).unwrap_or_else(|e| common::fail(&e));
+    args.only(&["backend", "serve"])
+        .unwrap_or_else(|e| common::fail(&e));
+    let serve_at = args.get("serve").map(str::to_owned);
+    common::run_on(args.get("backend"), "http_implicit", |rt| match serve_at {
         Some(addr) => {
             let listener = TcpListener::bind(&rt, addr.as_str())?;
             eprintln!(
@@ -265,9 +249,5 @@ fn main() {
             );
             Ok(())
         }
-    })();
-    if let Err(e) = result {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    }
+    });
 }

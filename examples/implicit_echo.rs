@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyrt::Runtime;
 use anyrt::implicit::{self, TcpListener, TcpStream};
-use common::{EchoOptions, run_echo};
+use common::{EchoOptions, run_on};
 
 /// Serves echo on `listener`, one implicit thread per connection, until accept fails.
 fn serve<R: Runtime>(rt: &R, listener: TcpListener<R>) -> io::Result<()> {
@@ -103,5 +103,5 @@ impl Echo {
 fn main() {
     let opts = EchoOptions::from_args();
     let backend = opts.backend.clone();
-    run_echo(backend.as_deref(), |rt| Echo(opts).run(rt));
+    run_on(backend.as_deref(), "echo", |rt| Echo(opts).run(rt));
 }

@@ -107,9 +107,10 @@ impl EchoOptions {
 
 /// Runs `program` on the backend called `backend` (without one: the one `ANYRT_BACKEND`
 /// names, or the default), chosen at run time through `anyrt::AnyRuntime`; exits with a
-/// message if it cannot start or the program fails.
-pub(crate) fn run_echo(
+/// message naming `what` if it cannot start or the program fails.
+pub(crate) fn run_on(
     backend: Option<&str>,
+    what: &str,
     program: impl FnOnce(anyrt::AnyRuntime) -> std::io::Result<()>,
 ) {
     let rt = match backend {
@@ -120,7 +121,7 @@ pub(crate) fn run_echo(
         Err(e) => fail(&e.to_string()),
         Ok(rt) => {
             if let Err(e) = program(rt) {
-                fail(&format!("echo failed: {e}"));
+                fail(&format!("{what} failed: {e}"));
             }
         }
     }
