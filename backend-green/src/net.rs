@@ -166,18 +166,26 @@ impl anyrt_core::net::TcpStream for TcpStream {
 #[cfg(feature = "tokio-io")]
 anyrt_core::impl_tokio_io!(TcpStream);
 
-// SAFETY: `recv` reports the bytes the kernel wrote into `buf`.
-#[allow(unsafe_code)]
-unsafe impl anyrt_core::io::ReadUninit for TcpStream {
-    fn poll_read_uninit(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [std::mem::MaybeUninit<u8>],
-    ) -> Poll<io::Result<usize>> {
-        self.src
-            .poll_io(cx, |s| anyrt_core::backend::recv_uninit(s, buf))
-    }
+/// `ReadUninit` for a stream type of this backend (TCP and Unix share the body).
+macro_rules! impl_read_uninit {
+    ($ty:ty) => {
+        // SAFETY: `recv` reports the bytes the kernel wrote into `buf`.
+        #[allow(unsafe_code)]
+        unsafe impl anyrt_core::io::ReadUninit for $ty {
+            fn poll_read_uninit(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [std::mem::MaybeUninit<u8>],
+            ) -> Poll<io::Result<usize>> {
+                self.src
+                    .poll_io(cx, |s| anyrt_core::backend::recv_uninit(s, buf))
+            }
+        }
+    };
 }
+pub(crate) use impl_read_uninit;
+
+impl_read_uninit!(TcpStream);
 
 impl futures_io::AsyncRead for TcpStream {
     fn poll_read(

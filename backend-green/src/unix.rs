@@ -134,18 +134,7 @@ impl anyrt_core::net::UnixStream for UnixStream {
 #[cfg(feature = "tokio-io")]
 anyrt_core::impl_tokio_io!(UnixStream);
 
-// SAFETY: `recv` reports the bytes the kernel wrote into `buf`.
-#[allow(unsafe_code)]
-unsafe impl anyrt_core::io::ReadUninit for UnixStream {
-    fn poll_read_uninit(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [std::mem::MaybeUninit<u8>],
-    ) -> Poll<io::Result<usize>> {
-        self.src
-            .poll_io(cx, |s| anyrt_core::backend::recv_uninit(s, buf))
-    }
-}
+crate::net::impl_read_uninit!(UnixStream);
 
 impl futures_io::AsyncRead for UnixStream {
     fn poll_read(

@@ -112,25 +112,33 @@ impl anyrt_core::net::TcpStream for TcpStream {
 #[cfg(feature = "tokio-io")]
 anyrt_core::impl_tokio_io!(TcpStream);
 
-// SAFETY: `recv` reports the bytes the kernel wrote into `buf`.
-#[allow(unsafe_code)]
-unsafe impl anyrt_core::io::ReadUninit for TcpStream {
-    fn poll_read_uninit(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [std::mem::MaybeUninit<u8>],
-    ) -> Poll<io::Result<usize>> {
-        // As async-io's own `poll_read`: try, and wait for readiness only on `WouldBlock`.
-        loop {
-            match anyrt_core::backend::recv_uninit(self.io.get_ref(), buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    std::task::ready!(self.io.poll_readable(cx))?;
+/// `ReadUninit` for a stream type of this backend (TCP and Unix share the body).
+macro_rules! impl_read_uninit {
+    ($ty:ty) => {
+        // SAFETY: `recv` reports the bytes the kernel wrote into `buf`.
+        #[allow(unsafe_code)]
+        unsafe impl anyrt_core::io::ReadUninit for $ty {
+            fn poll_read_uninit(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [std::mem::MaybeUninit<u8>],
+            ) -> Poll<io::Result<usize>> {
+                // As async-io's own `poll_read`: try, and wait for readiness only on `WouldBlock`.
+                loop {
+                    match anyrt_core::backend::recv_uninit(self.io.get_ref(), buf) {
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            std::task::ready!(self.io.poll_readable(cx))?;
+                        }
+                        r => return Poll::Ready(r),
+                    }
                 }
-                r => return Poll::Ready(r),
             }
         }
-    }
+    };
 }
+pub(crate) use impl_read_uninit;
+
+impl_read_uninit!(TcpStream);
 
 impl futures_io::AsyncRead for TcpStream {
     fn poll_read(

@@ -97,25 +97,7 @@ impl anyrt_core::net::UnixStream for UnixStream {
 #[cfg(feature = "tokio-io")]
 anyrt_core::impl_tokio_io!(UnixStream);
 
-// SAFETY: `recv` reports the bytes the kernel wrote into `buf`.
-#[allow(unsafe_code)]
-unsafe impl anyrt_core::io::ReadUninit for UnixStream {
-    fn poll_read_uninit(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [std::mem::MaybeUninit<u8>],
-    ) -> Poll<io::Result<usize>> {
-        // As async-io's own `poll_read`: try, and wait for readiness only on `WouldBlock`.
-        loop {
-            match anyrt_core::backend::recv_uninit(self.io.get_ref(), buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    std::task::ready!(self.io.poll_readable(cx))?;
-                }
-                r => return Poll::Ready(r),
-            }
-        }
-    }
-}
+crate::net::impl_read_uninit!(UnixStream);
 
 impl futures_io::AsyncRead for UnixStream {
     fn poll_read(

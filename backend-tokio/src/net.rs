@@ -120,23 +120,31 @@ impl anyrt_core::net::TcpStream for TcpStream {
     }
 }
 
-// SAFETY: tokio's `ReadBuf` counts as filled only bytes the socket wrote into it.
-#[allow(unsafe_code)]
-unsafe impl anyrt_core::io::ReadUninit for TcpStream {
-    fn poll_read_uninit(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [std::mem::MaybeUninit<u8>],
-    ) -> Poll<io::Result<usize>> {
-        let mut rb = ReadBuf::uninit(buf);
-        ready!(tokio::io::AsyncRead::poll_read(
-            Pin::new(&mut self.io),
-            cx,
-            &mut rb
-        ))?;
-        Poll::Ready(Ok(rb.filled().len()))
-    }
+/// `ReadUninit` for a stream type of this backend (TCP and Unix share the body).
+macro_rules! impl_read_uninit {
+    ($ty:ty) => {
+        // SAFETY: tokio's `ReadBuf` counts as filled only bytes the socket wrote into it.
+        #[allow(unsafe_code)]
+        unsafe impl anyrt_core::io::ReadUninit for $ty {
+            fn poll_read_uninit(
+                mut self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [std::mem::MaybeUninit<u8>],
+            ) -> Poll<io::Result<usize>> {
+                let mut rb = ReadBuf::uninit(buf);
+                ready!(tokio::io::AsyncRead::poll_read(
+                    Pin::new(&mut self.io),
+                    cx,
+                    &mut rb
+                ))?;
+                Poll::Ready(Ok(rb.filled().len()))
+            }
+        }
+    };
 }
+pub(crate) use impl_read_uninit;
+
+impl_read_uninit!(TcpStream);
 
 impl futures_io::AsyncRead for TcpStream {
     fn poll_read(

@@ -138,23 +138,7 @@ impl anyrt_core::net::UnixStream for UnixStream {
     }
 }
 
-// SAFETY: tokio's `ReadBuf` counts as filled only bytes the socket wrote into it.
-#[allow(unsafe_code)]
-unsafe impl anyrt_core::io::ReadUninit for UnixStream {
-    fn poll_read_uninit(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [std::mem::MaybeUninit<u8>],
-    ) -> Poll<io::Result<usize>> {
-        let mut rb = ReadBuf::uninit(buf);
-        ready!(tokio::io::AsyncRead::poll_read(
-            Pin::new(&mut self.io),
-            cx,
-            &mut rb
-        ))?;
-        Poll::Ready(Ok(rb.filled().len()))
-    }
-}
+crate::net::impl_read_uninit!(UnixStream);
 
 impl futures_io::AsyncRead for UnixStream {
     fn poll_read(
