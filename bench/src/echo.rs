@@ -43,6 +43,11 @@ pub(crate) fn serve(row: &str, workers: usize, http: bool) -> io::Result<()> {
         }
         "green-dyn" => anyrt_async(anyrt::AnyRuntime::new(green(workers)?), listener)?,
         "green-implicit" => anyrt_implicit(green(workers)?, listener)?,
+        "agnostic-tokio" | "agnostic-smol" => {
+            let addr = listener.local_addr()?;
+            drop(listener);
+            crate::peer::start_echo(row, workers, addr)?;
+        }
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
         "green-std" => patched_std(workers, listener)?,
         other => {

@@ -16,6 +16,7 @@
 mod alloc;
 mod echo;
 mod http;
+mod peer;
 mod procfs;
 mod report;
 mod tasks;
@@ -34,9 +35,11 @@ const ROWS: &[(&str, &str)] = &[
     ("raw-tokio", "raw tokio"),
     ("tokio", "anyrt Tokio"),
     ("tokio-dyn", "AnyRuntime(Tokio)"),
+    ("agnostic-tokio", "agnostic (TokioRuntime)"),
     ("raw-smol", "raw smol"),
     ("smol", "anyrt Smol"),
     ("smol-dyn", "AnyRuntime(Smol)"),
+    ("agnostic-smol", "agnostic (SmolRuntime)"),
     ("raw-may", "raw may"),
     ("green", "anyrt Green (async)"),
     ("green-dyn", "AnyRuntime(Green)"),
@@ -48,6 +51,11 @@ const ROWS: &[(&str, &str)] = &[
 /// only, so the echo and short-connection cases alone.
 fn std_row(row: &str) -> bool {
     row == "green-std"
+}
+
+/// A peer row: the same workload on the `agnostic` crate (echo, short and spawn only).
+fn peer_row(row: &str) -> bool {
+    row.starts_with("agnostic-")
 }
 
 /// A row through `AnyRuntime`.
@@ -62,12 +70,12 @@ fn async_rows(row: &str) -> bool {
 
 /// The timer case has no implicit-style or dynamic variant.
 fn timer_rows(row: &str) -> bool {
-    async_rows(row) && !dyn_row(row)
+    async_rows(row) && !dyn_row(row) && !peer_row(row)
 }
 
 /// The memory cases measure the static anyrt rows only.
 fn anyrt_rows(row: &str) -> bool {
-    baseline(row).is_some() && !dyn_row(row) && !std_row(row)
+    baseline(row).is_some() && !dyn_row(row) && !std_row(row) && !peer_row(row)
 }
 
 #[global_allocator]
@@ -133,9 +141,13 @@ Rows (--rows), each raw row followed by the anyrt rows measured against it:
   raw-tokio       raw tokio
   tokio           anyrt Tokio                 (ratio against raw-tokio)
   tokio-dyn       AnyRuntime(Tokio)           (ratio against tokio)
+  agnostic-tokio  agnostic (TokioRuntime)     (ratio against raw-tokio; the peer:
+                  echo, short and spawn only)
   raw-smol        raw smol
   smol            anyrt Smol                  (ratio against raw-smol)
   smol-dyn        AnyRuntime(Smol)            (ratio against smol)
+  agnostic-smol   agnostic (SmolRuntime)      (ratio against raw-smol; smol's
+                  global executor, as agnostic spawns onto it)
   raw-may         raw may
   green           anyrt Green (async)         (ratio against raw-may)
   green-dyn       AnyRuntime(Green)           (ratio against green)
@@ -410,8 +422,8 @@ impl Progress {
 /// The raw row an anyrt row is compared with (every case uses the same row names).
 fn baseline(row: &str) -> Option<&'static str> {
     match row {
-        "tokio" => Some("raw-tokio"),
-        "smol" => Some("raw-smol"),
+        "tokio" | "agnostic-tokio" => Some("raw-tokio"),
+        "smol" | "agnostic-smol" => Some("raw-smol"),
         "green" | "green-implicit" | "green-std" => Some("raw-may"),
         "tokio-dyn" => Some("tokio"),
         "smol-dyn" => Some("smol"),

@@ -100,6 +100,10 @@ pub(crate) fn spawn(row: &str, workers: usize, count: usize) -> io::Result<()> {
             &timed,
         ),
         "green-dyn" => anyrt_spawn(anyrt::AnyRuntime::new(green(workers)?), count, &timed),
+        "agnostic-tokio" | "agnostic-smol" => {
+            let mut round = crate::peer::spawn_round(row, workers, count)?;
+            timed(&mut *round)
+        }
         other => return Err(unknown(other)),
     };
     println!("secs {} cpu_ns {}", wall.as_secs_f64(), cpu.as_nanos());

@@ -1,0 +1,92 @@
+//! The peer rows: the same echo server and spawn+join written against the `agnostic`
+//! crate (al8n/agnostic 0.11, with agnostic-net), as its users write them — generic over
+//! `agnostic::Runtime`, spawning with `R::spawn`, sockets from `R::Net` — on its
+//! `TokioRuntime` (inside a tokio multi-thread runtime with the row's worker count) and
+//! its `SmolRuntime` (smol's global executor, as agnostic spawns onto it: its thread count
+//! is smol's own default, `SMOL_THREADS` or one thread).
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use agnostic::LocalRuntimeLite;
+use agnostic::net::{Net, TcpListener as _, TcpStream as _};
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+
+/// The echo server, generic over agnostic's runtime.
+async fn echo<R: agnostic::Runtime>(addr: SocketAddr) -> io::Result<()> {
+    let listener = <<R as agnostic::Runtime>::Net as Net>::TcpListener::bind(addr).await?;
+    loop {
+        let (mut s, _) = listener.accept().await?;
+        s.set_nodelay(true)?;
+        R::spawn_detach(async move {
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                if s.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+/// Starts `row`'s echo server on `addr` (the listener was dropped to free it).
+pub(crate) fn start_echo(row: &str, workers: usize, addr: SocketAddr) -> io::Result<()> {
+    match row {
+        "agnostic-tokio" => {
+            let rt = tokio_rt(workers)?;
+            std::thread::spawn(move || rt.block_on(echo::<agnostic::tokio::TokioRuntime>(addr)));
+        }
+        "agnostic-smol" => {
+            std::thread::spawn(move || {
+                agnostic::smol::SmolRuntime::block_on(echo::<agnostic::smol::SmolRuntime>(addr))
+            });
+        }
+        other => return Err(unknown(other)),
+    }
+    // Listening before the orchestrator is told the port.
+    std::thread::sleep(Duration::from_millis(100));
+    Ok(())
+}
+
+/// Spawns `count` empty tasks with `R::spawn`, then joins them.
+async fn spawn_join<R: agnostic::Runtime>(count: usize) {
+    let hs: Vec<_> = (0..count).map(|_| R::spawn(async {})).collect();
+    for h in hs {
+        let _ = h.await;
+    }
+}
+
+/// One round of the spawn case on `row`, as a closure the timing harness calls.
+pub(crate) fn spawn_round(row: &str, workers: usize, count: usize) -> io::Result<Box<dyn FnMut()>> {
+    match row {
+        "agnostic-tokio" => {
+            let rt = tokio_rt(workers)?;
+            Ok(Box::new(move || {
+                rt.block_on(spawn_join::<agnostic::tokio::TokioRuntime>(count))
+            }))
+        }
+        "agnostic-smol" => Ok(Box::new(move || {
+            agnostic::smol::SmolRuntime::block_on(spawn_join::<agnostic::smol::SmolRuntime>(count))
+        })),
+        other => Err(unknown(other)),
+    }
+}
+
+fn tokio_rt(workers: usize) -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+}
+
+fn unknown(row: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("unknown peer row {row}"),
+    )
+}
