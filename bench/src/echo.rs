@@ -95,36 +95,65 @@ pub(crate) fn green(workers: usize) -> io::Result<anyrt::Green> {
 
 fn raw_tokio(listener: std::net::TcpListener, workers: usize) -> io::Result<()> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()?;
+    raw_tokio_serve(listener, workers, |mut s| async move {
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = match s.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            if s.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+    })
+}
+
+/// A raw tokio server: a multi-thread runtime of `workers`, the accept loop in `block_on`
+/// on a thread of its own, one `tokio::spawn`ed `conn` per connection (Nagle off). The
+/// echo and http cases' raw tokio rows.
+pub(crate) fn raw_tokio_serve<F, Fut>(
+    listener: std::net::TcpListener,
+    workers: usize,
+    conn: F,
+) -> io::Result<()>
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let rt = crate::tasks::tokio_rt(workers)?;
     listener.set_nonblocking(true)?;
     std::thread::spawn(move || {
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            while let Ok((mut s, _)) = listener.accept().await {
+            while let Ok((s, _)) = listener.accept().await {
                 s.set_nodelay(true).unwrap();
-                tokio::spawn(async move {
-                    let mut buf = [0u8; 4096];
-                    loop {
-                        let n = match s.read(&mut buf).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => n,
-                        };
-                        if s.write_all(&buf[..n]).await.is_err() {
-                            break;
-                        }
-                    }
-                });
+                tokio::spawn(conn(s));
             }
         })
     });
     Ok(())
 }
 
-fn raw_smol(listener: std::net::TcpListener, workers: usize) -> io::Result<()> {
+/// One futures-io connection of the async echo servers: echoes until the peer closes or
+/// an error (the raw smol, anyrt and agnostic rows share it).
+pub(crate) async fn echo_async(
+    mut s: impl futures_lite::AsyncRead + futures_lite::AsyncWrite + Unpin,
+) {
     use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = match s.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if s.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+}
+
+fn raw_smol(listener: std::net::TcpListener, workers: usize) -> io::Result<()> {
     let ex: &'static async_executor::Executor<'static> =
         Box::leak(Box::new(async_executor::Executor::new()));
     for _ in 0..workers {
@@ -132,21 +161,9 @@ fn raw_smol(listener: std::net::TcpListener, workers: usize) -> io::Result<()> {
     }
     let listener = async_io::Async::new(listener)?;
     ex.spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
+        while let Ok((s, _)) = listener.accept().await {
             s.get_ref().set_nodelay(true).unwrap();
-            ex.spawn(async move {
-                let mut buf = [0u8; 4096];
-                loop {
-                    let n = match s.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => n,
-                    };
-                    if s.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-            })
-            .detach();
+            ex.spawn(echo_async(s)).detach();
         }
     })
     .detach();
@@ -186,27 +203,15 @@ fn echo_blocking(s: &mut (impl std::io::Read + Write)) {
 
 /// The anyrt server: `examples/echo.rs`'s, generic over the runtime.
 fn anyrt_async<R: Runtime>(rt: R, listener: std::net::TcpListener) -> io::Result<()> {
-    use anyrt::io::{AsyncReadExt, AsyncWriteExt};
     use anyrt::net::{TcpListener, TcpStream};
     let addr = listener.local_addr()?;
     drop(listener);
     let l = rt.block_on(rt.tcp_listen(addr))?;
     let rt2 = rt.clone();
     drop(rt.spawn(async move {
-        while let Ok((mut s, _)) = l.accept().await {
+        while let Ok((s, _)) = l.accept().await {
             s.set_nodelay(true).unwrap();
-            drop(rt2.spawn(async move {
-                let mut buf = [0u8; 4096];
-                loop {
-                    let n = match s.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => n,
-                    };
-                    if s.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-            }));
+            drop(rt2.spawn(echo_async(s)));
         }
     }));
     // The handle's clones in the tasks keep the runtime running.

@@ -42,26 +42,12 @@ pub(crate) fn start(row: &str, workers: usize, listener: std::net::TcpListener) 
 /// hyper on raw tokio, the way hyper's and hyper-util's docs serve HTTP/1.
 fn raw_tokio(listener: std::net::TcpListener, workers: usize) -> io::Result<()> {
     use hyper_util::rt::{TokioIo, TokioTimer};
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()?;
-    listener.set_nonblocking(true)?;
-    std::thread::spawn(move || {
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            while let Ok((s, _)) = listener.accept().await {
-                s.set_nodelay(true).unwrap();
-                tokio::spawn(async move {
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .timer(TokioTimer::new())
-                        .serve_connection(TokioIo::new(s), hyper::service::service_fn(hello))
-                        .await;
-                });
-            }
-        })
-    });
-    Ok(())
+    crate::echo::raw_tokio_serve(listener, workers, |s| async move {
+        let _ = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .serve_connection(TokioIo::new(s), hyper::service::service_fn(hello))
+            .await;
+    })
 }
 
 /// The same service through `anyrt::hyper::Server`, generic over the runtime.

@@ -11,26 +11,14 @@ use std::time::Duration;
 
 use agnostic::LocalRuntimeLite;
 use agnostic::net::{Net, TcpListener as _, TcpStream as _};
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
 
 /// The echo server, generic over agnostic's runtime.
 async fn echo<R: agnostic::Runtime>(addr: SocketAddr) -> io::Result<()> {
     let listener = <<R as agnostic::Runtime>::Net as Net>::TcpListener::bind(addr).await?;
     loop {
-        let (mut s, _) = listener.accept().await?;
+        let (s, _) = listener.accept().await?;
         s.set_nodelay(true)?;
-        R::spawn_detach(async move {
-            let mut buf = [0u8; 4096];
-            loop {
-                let n = match s.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => n,
-                };
-                if s.write_all(&buf[..n]).await.is_err() {
-                    break;
-                }
-            }
-        });
+        R::spawn_detach(crate::echo::echo_async(s));
     }
 }
 
@@ -38,7 +26,7 @@ async fn echo<R: agnostic::Runtime>(addr: SocketAddr) -> io::Result<()> {
 pub(crate) fn start_echo(row: &str, workers: usize, addr: SocketAddr) -> io::Result<()> {
     match row {
         "agnostic-tokio" => {
-            let rt = tokio_rt(workers)?;
+            let rt = crate::tasks::tokio_rt(workers)?;
             std::thread::spawn(move || rt.block_on(echo::<agnostic::tokio::TokioRuntime>(addr)));
         }
         "agnostic-smol" => {
@@ -65,7 +53,7 @@ async fn spawn_join<R: agnostic::Runtime>(count: usize) {
 pub(crate) fn spawn_round(row: &str, workers: usize, count: usize) -> io::Result<Box<dyn FnMut()>> {
     match row {
         "agnostic-tokio" => {
-            let rt = tokio_rt(workers)?;
+            let rt = crate::tasks::tokio_rt(workers)?;
             Ok(Box::new(move || {
                 rt.block_on(spawn_join::<agnostic::tokio::TokioRuntime>(count))
             }))
@@ -75,13 +63,6 @@ pub(crate) fn spawn_round(row: &str, workers: usize, count: usize) -> io::Result
         })),
         other => Err(unknown(other)),
     }
-}
-
-fn tokio_rt(workers: usize) -> io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()
 }
 
 fn unknown(row: &str) -> io::Error {

@@ -18,7 +18,7 @@ fn smol_executor(workers: usize) -> &'static async_executor::Executor<'static> {
     ex
 }
 
-fn tokio_rt(workers: usize) -> io::Result<tokio::runtime::Runtime> {
+pub(crate) fn tokio_rt(workers: usize) -> io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .enable_all()
