@@ -147,35 +147,47 @@ impl<S: ReadUninit + Unpin> Read for Io<S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> Write for Io<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
+/// hyper's `Write` for a wrapper of a futures-io writer in its `inner` field
+/// (`poll_shutdown` is `poll_close`); `$vectored` is what `is_write_vectored` reports.
+macro_rules! futures_io_write {
+    ($ty:ident, |$this:ident| $vectored:expr) => {
+        impl<S: AsyncWrite + Unpin> Write for $ty<S> {
+            fn poll_write(
+                mut self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                Pin::new(&mut self.inner).poll_write(cx, buf)
+            }
 
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
+            fn poll_write_vectored(
+                mut self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+            }
 
-    fn is_write_vectored(&self) -> bool {
-        self.vectored
-    }
+            fn is_write_vectored(&self) -> bool {
+                let $this = self;
+                $vectored
+            }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
+            fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Pin::new(&mut self.inner).poll_flush(cx)
+            }
 
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_close(cx)
-    }
+            fn poll_shutdown(
+                mut self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+            ) -> Poll<io::Result<()>> {
+                Pin::new(&mut self.inner).poll_close(cx)
+            }
+        }
+    };
 }
+
+futures_io_write!(Io, |this| this.vectored);
 
 /// Any futures-io stream as hyper's I/O (a futures-rustls `TlsStream` over an anyrt
 /// stream, say).
@@ -238,31 +250,8 @@ impl<S: AsyncRead + Unpin> Read for FuturesIo<S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> Write for FuturesIo<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_close(cx)
-    }
-}
+// hyper's default: flattened writes (futures-io cannot tell whether `writev` is one call).
+futures_io_write!(FuturesIo, |_this| false);
 
 /// hyper's [`Executor`](::hyper::rt::Executor) for a [`Runtime`]: each future hyper hands
 /// over (HTTP/2's connection and stream tasks) becomes a detached task of the runtime.
@@ -632,6 +621,9 @@ impl<R: Runtime> Server<R> {
     {
         let stop = signal.is_some().then(CancellationToken::new);
         let mut conns = JoinSet::new(&self.rt);
+        // Shared by the connection tasks: one reference count per connection, not a copy of
+        // hyper's builders.
+        let this = std::sync::Arc::new(self);
         let signal = async move {
             match signal {
                 Some(signal) => signal.await,
@@ -650,7 +642,7 @@ impl<R: Runtime> Server<R> {
                 Ok((stream, _)) => stream,
                 Err(e) if is_per_connection(&e) => continue,
                 Err(e) if is_out_of_resources(&e) => {
-                    self.rt.sleep(Duration::from_millis(50)).await;
+                    this.rt.sleep(Duration::from_millis(50)).await;
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -658,7 +650,7 @@ impl<R: Runtime> Server<R> {
             // As axum's `serve` does: a response's last segment is not held back for an
             // acknowledgement (Nagle's algorithm). Best effort: the socket serves anyway.
             let _ = anyrt_core::net::TcpStream::set_nodelay(&stream, true);
-            let server = self.clone();
+            let server = this.clone();
             let service = service.clone();
             let stop = stop.clone();
             conns.spawn(async move {
