@@ -604,11 +604,6 @@ pub async fn peek_and_option_methods<R: Runtime>(rt: R) {
 /// caller's buffer: nothing past what a read reports is written (no zeroing), a read
 /// before data arrives waits, end of stream is `Ok(0)`.
 pub async fn read_uninit_writes_only_what_it_reads<R: Runtime>(rt: R) {
-    let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
-    let client = rt
-        .tcp_connect(listener.local_addr().unwrap())
-        .await
-        .unwrap();
-    let (server, _) = listener.accept().await.unwrap();
+    let (client, server) = crate::support::tcp_pair(&rt).await;
     crate::support::check_read_uninit(&rt, server, client).await;
 }

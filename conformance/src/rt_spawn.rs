@@ -258,15 +258,9 @@ pub async fn tasks_that_keep_yielding_do_not_starve_the_others<R: Runtime>(rt: R
 /// Conformance case: abort reaches a task blocked in blocking style code.
 pub async fn abort_reaches_a_task_blocked_in_blocking_style_code<R: Runtime>(rt: R) {
     use anyrt_core::implicit;
-    use anyrt_core::net::TcpListener;
     use std::io::Read;
 
-    let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
-    let client = rt
-        .tcp_connect(listener.local_addr().unwrap())
-        .await
-        .unwrap();
-    let (server, _) = listener.accept().await.unwrap();
+    let (client, server) = crate::support::tcp_pair(&rt).await;
     let mut server = Some(server);
     for kind in ["sleep", "read"] {
         let dropped = Arc::new(AtomicBool::new(false));

@@ -128,3 +128,14 @@ where
     );
     rt.timeout(crate::PROMPT, writing).await.unwrap().unwrap();
 }
+
+/// A connected TCP pair over loopback: `(client, server)`.
+pub async fn tcp_pair<R: Runtime>(rt: &R) -> (R::TcpStream, R::TcpStream) {
+    let listener = rt.tcp_listen("127.0.0.1:0").await.unwrap();
+    let client = rt
+        .tcp_connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (server, _) = listener.accept().await.unwrap();
+    (client, server)
+}
