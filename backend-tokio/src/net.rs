@@ -120,6 +120,17 @@ impl anyrt_core::net::TcpStream for TcpStream {
     }
 }
 
+/// Reads from a tokio stream into `rb` and returns how many bytes it filled: the
+/// futures-io `poll_read` and the `ReadUninit` of this backend's streams.
+pub(crate) fn poll_read_count(
+    io: Pin<&mut impl tokio::io::AsyncRead>,
+    cx: &mut Context<'_>,
+    mut rb: ReadBuf<'_>,
+) -> Poll<io::Result<usize>> {
+    ready!(io.poll_read(cx, &mut rb))?;
+    Poll::Ready(Ok(rb.filled().len()))
+}
+
 /// `ReadUninit` for a stream type of this backend (TCP and Unix share the body).
 macro_rules! impl_read_uninit {
     ($ty:ty) => {
@@ -131,13 +142,7 @@ macro_rules! impl_read_uninit {
                 cx: &mut Context<'_>,
                 buf: &mut [std::mem::MaybeUninit<u8>],
             ) -> Poll<io::Result<usize>> {
-                let mut rb = ReadBuf::uninit(buf);
-                ready!(tokio::io::AsyncRead::poll_read(
-                    Pin::new(&mut self.io),
-                    cx,
-                    &mut rb
-                ))?;
-                Poll::Ready(Ok(rb.filled().len()))
+                $crate::net::poll_read_count(Pin::new(&mut self.io), cx, ReadBuf::uninit(buf))
             }
         }
     };
@@ -152,13 +157,7 @@ impl futures_io::AsyncRead for TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let mut rb = ReadBuf::new(buf);
-        ready!(tokio::io::AsyncRead::poll_read(
-            Pin::new(&mut self.io),
-            cx,
-            &mut rb
-        ))?;
-        Poll::Ready(Ok(rb.filled().len()))
+        poll_read_count(Pin::new(&mut self.io), cx, ReadBuf::new(buf))
     }
 }
 

@@ -146,13 +146,7 @@ impl futures_io::AsyncRead for UnixStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let mut rb = ReadBuf::new(buf);
-        ready!(tokio::io::AsyncRead::poll_read(
-            Pin::new(&mut self.io),
-            cx,
-            &mut rb
-        ))?;
-        Poll::Ready(Ok(rb.filled().len()))
+        crate::net::poll_read_count(Pin::new(&mut self.io), cx, ReadBuf::new(buf))
     }
 }
 
