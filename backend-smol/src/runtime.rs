@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use anyrt_core::Runtime;
 use anyrt_core::backend::{
     AsyncScope, AsyncTaskHandle, BOX_FUTURES_OVER, CatchPanic, DropPanic, TaskOrThread,
-    ThreadHandle, assert_may_block, bind_tcp_listener, catch_panic, each_addr, worker_threads,
+    ThreadHandle, assert_may_block, bind_tcp_listener, catch_panic, each_addr, set_polling_async,
+    worker_threads,
 };
 use anyrt_core::net::ToSocketAddrs;
 use async_executor::Executor;
@@ -111,6 +112,9 @@ impl Builder {
             let spawned = thread::Builder::new().name(name.clone()).spawn(move || {
                 #[cfg(feature = "tokio-context")]
                 anyrt_core::backend::tokio_context::enter_for_good();
+                // A worker only ever polls (and drops) the executor's tasks: it is inside
+                // an async task for good, so tasks need no `AsyncScope` of their own.
+                set_polling_async(true);
                 async_io::block_on(ex.run(async move {
                     // Ends when the sender is closed.
                     let _ = signal.recv().await;
@@ -248,17 +252,13 @@ impl Runtime for Smol {
         };
         // A panic in the future's destructor is the task's panic, whenever it is dropped.
         let report = DropPanic::new();
+        // No `AsyncScope`: the workers, the only threads that poll tasks, are marked as
+        // inside one for good.
         let task = if std::mem::size_of::<F>() > BOX_FUTURES_OVER {
-            // Boxed before the wrappers: each layer would otherwise copy it on the stack.
-            ex.spawn(CatchPanic::with_drop_report(
-                AsyncScope::new(Box::pin(future)),
-                report,
-            ))
+            // Boxed before the wrapper: it would otherwise copy it on the stack.
+            ex.spawn(CatchPanic::with_drop_report(Box::pin(future), report))
         } else {
-            ex.spawn(CatchPanic::with_drop_report(
-                AsyncScope::new(future),
-                report,
-            ))
+            ex.spawn(CatchPanic::with_drop_report(future, report))
         };
         TaskOrThread::Task(AsyncTaskHandle::with_drop_report(task, report))
     }
