@@ -601,6 +601,7 @@ fn echo_once(plan: &Plan, row: &str, conns: usize, short: bool, http: bool) -> i
     if http {
         server.arg("--http");
     }
+    peer::configure(&mut server, row, plan.workers);
     let mut server = server
         .args(["--serve-row", row, "--workers", &plan.workers.to_string()])
         .stdin(Stdio::piped())
@@ -685,7 +686,9 @@ fn echo_once(plan: &Plan, row: &str, conns: usize, short: bool, http: bool) -> i
 }
 
 fn child_case(plan: &Plan, case: &str, row: &str, count: usize) -> io::Result<Vec<(String, f64)>> {
-    let out = Command::new(exe()?)
+    let mut child = Command::new(exe()?);
+    peer::configure(&mut child, row, plan.workers);
+    let out = child
         .args([
             "--case",
             case,

@@ -2,8 +2,9 @@
 //! crate (al8n/agnostic 0.11, with agnostic-net), as its users write them — generic over
 //! `agnostic::Runtime`, spawning with `R::spawn`, sockets from `R::Net` — on its
 //! `TokioRuntime` (inside a tokio multi-thread runtime with the row's worker count) and
-//! its `SmolRuntime` (smol's global executor, as agnostic spawns onto it: its thread count
-//! is smol's own default, `SMOL_THREADS` or one thread).
+//! its `SmolRuntime` (smol's global executor, as agnostic spawns onto it, run by
+//! `SMOL_THREADS` threads: [`configure`] sets it to the row's worker count, as every other
+//! row has, unless the bench's own environment sets it).
 
 use std::io;
 use std::net::SocketAddr;
@@ -11,6 +12,16 @@ use std::time::Duration;
 
 use agnostic::LocalRuntimeLite;
 use agnostic::net::{Net, TcpListener as _, TcpStream as _};
+
+/// Readies the child process that runs peer `row` with `workers` workers: smol's global
+/// executor, which agnostic's `SmolRuntime` spawns onto, starts `SMOL_THREADS` threads (one
+/// if unset), so the row gets the same thread count as the others unless the caller's
+/// environment chose one.
+pub(crate) fn configure(cmd: &mut std::process::Command, row: &str, workers: usize) {
+    if row == "agnostic-smol" && std::env::var_os("SMOL_THREADS").is_none() {
+        cmd.env("SMOL_THREADS", workers.to_string());
+    }
+}
 
 /// The echo server, generic over agnostic's runtime.
 async fn echo<R: agnostic::Runtime>(addr: SocketAddr) -> io::Result<()> {
