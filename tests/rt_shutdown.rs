@@ -1,6 +1,8 @@
 //! After `shutdown()`, every kind of spawn behaves alike on the backends that can be shut
-//! down (Tokio and Smol; Green joins may's process-wide scheduler, which never stops), and
-//! an implicit thread that outlives the runtime gets errors, not panics.
+//! down (Tokio and Smol; Green joins may's process-wide scheduler, which never stops), from
+//! outside the runtime or from one of its own tasks, and an implicit thread that outlives
+//! the runtime gets errors, not panics. A task's spawn reaches the runtime it names, not
+//! the one it runs on.
 
 use std::io::{ErrorKind, Read};
 use std::sync::Arc;
@@ -8,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use anyrt::{Runtime, implicit};
+use anyrt::{Runtime, RuntimeExt, implicit};
 
 #[path = "support/timing.rs"]
 mod timing;
@@ -38,6 +40,47 @@ fn spawns_after_shutdown_are_cancelled<R: Runtime>(rt: R, shutdown: impl Fn(&R))
     }
     std::thread::sleep(Duration::from_millis(100));
     assert!(!ran.load(Ordering::SeqCst), "a closure ran after shutdown");
+}
+
+/// A task that shuts its own runtime down and spawns in the same poll (its worker still
+/// running it) gets a cancelled handle, and the task never runs.
+fn a_task_that_shuts_its_runtime_down_spawns_nothing<R: Runtime>(rt: R, shutdown: fn(&R)) {
+    let ran = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel();
+    let rt2 = rt.clone();
+    let r = ran.clone();
+    drop(rt.spawn(async move {
+        shutdown(&rt2);
+        let r2 = r.clone();
+        let late = [
+            rt2.spawn(async move { r.store(true, Ordering::SeqCst) }),
+            rt2.spawn_blocking(move || r2.store(true, Ordering::SeqCst)),
+        ];
+        tx.send(late).unwrap();
+    }));
+    let late = rx
+        .recv_timeout(PROMPT)
+        .expect("the task that shuts the runtime down did not run");
+    for (what, h) in ["spawn", "spawn_blocking"].into_iter().zip(late) {
+        let err = futures_lite::future::block_on(h).expect_err(what);
+        assert!(err.is_cancelled(), "{what}: {err:?}");
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(!ran.load(Ordering::SeqCst), "a task ran after shutdown");
+}
+
+/// A task of runtime `a` that spawns on runtime `b` of the same backend: the new task runs
+/// on `b`'s workers (named `b_name`), not on the worker that spawned it.
+fn a_task_spawns_onto_the_runtime_it_names<R: Runtime>(a: R, b: R, b_name: &str) {
+    let b2 = b.clone();
+    let h = a.spawn(async move {
+        b2.spawn(async { std::thread::current().name().map(str::to_owned) })
+            .await
+            .unwrap()
+    });
+    let name = a.block_on(a.timeout(PROMPT, h)).unwrap().unwrap();
+    assert_eq!(name.as_deref(), Some(b_name));
+    drop(b);
 }
 
 /// An implicit thread that outlives its runtime: its socket calls fail with an
@@ -96,6 +139,23 @@ mod tokio {
     fn an_implicit_thread_outlives_shutdown() {
         super::an_implicit_thread_outlives_shutdown(rt(), Tokio::shutdown);
     }
+
+    #[test]
+    fn a_task_that_shuts_its_runtime_down_spawns_nothing() {
+        super::a_task_that_shuts_its_runtime_down_spawns_nothing(rt(), Tokio::shutdown);
+    }
+
+    #[test]
+    fn a_task_spawns_onto_the_runtime_it_names() {
+        let named = |name: &str| {
+            Tokio::builder()
+                .workers(1)
+                .thread_name(name)
+                .build()
+                .unwrap()
+        };
+        super::a_task_spawns_onto_the_runtime_it_names(named("rt-a"), named("rt-b"), "rt-b");
+    }
 }
 
 #[cfg(feature = "smol")]
@@ -114,6 +174,23 @@ mod smol {
     #[test]
     fn an_implicit_thread_outlives_shutdown() {
         super::an_implicit_thread_outlives_shutdown(rt(), Smol::shutdown);
+    }
+
+    #[test]
+    fn a_task_that_shuts_its_runtime_down_spawns_nothing() {
+        super::a_task_that_shuts_its_runtime_down_spawns_nothing(rt(), Smol::shutdown);
+    }
+
+    #[test]
+    fn a_task_spawns_onto_the_runtime_it_names() {
+        let named = |name: &str| {
+            Smol::builder()
+                .workers(1)
+                .thread_name(name)
+                .build()
+                .unwrap()
+        };
+        super::a_task_spawns_onto_the_runtime_it_names(named("rt-a"), named("rt-b"), "rt-b");
     }
 }
 

@@ -1,3 +1,4 @@
+use std::cell::RefCell;
 use std::future::Future;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,14 +33,54 @@ pub struct Smol {
 #[derive(Debug)]
 struct Inner {
     // `None` once shut down. Taking the executor out and dropping it cancels every task
-    // still in it; the read lock on spawn is uncontended.
+    // still in it. A spawn from any thread but the runtime's own workers takes the read
+    // lock (uncontended, but two atomic read-modify-writes: full barriers on x86).
     executor: RwLock<Option<Arc<Executor<'static>>>>,
+    // The executor's address: a worker of this runtime knows it by it (`WORKER_OF`).
+    executor_addr: usize,
     // Closed to tell the workers to stop.
     stop: async_channel::Sender<()>,
     workers: Mutex<Vec<thread::JoinHandle<()>>>,
     /// Set by `shutdown`, before the executor goes: `is_shut_down` (asked by every
     /// blocking-style read and write) reads it without the lock.
     shut_down: AtomicBool,
+}
+
+std::thread_local! {
+    /// On a worker thread, the executor it runs. A spawn made there (by one of its tasks,
+    /// the common case) uses it without the runtime's lock: the worker's own reference
+    /// keeps the executor alive, and the executor is dropped, cancelling whatever it
+    /// holds, only once every worker has stopped.
+    static WORKER_OF: RefCell<Option<Arc<Executor<'static>>>> = const { RefCell::new(None) };
+}
+
+/// Clears `WORKER_OF` when a worker's loop ends, unwinding included: the executor goes
+/// with the last worker (or the runtime), never in a thread-local destructor.
+struct LeaveWorker;
+
+impl Drop for LeaveWorker {
+    fn drop(&mut self) {
+        drop(WORKER_OF.with(|w| w.borrow_mut().take()));
+    }
+}
+
+/// Spawns `future` on `ex`, wrapped as every task of the backend is.
+fn spawn_on<F>(ex: &Executor<'static>, future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    // A panic in the future's destructor is the task's panic, whenever it is dropped.
+    let report = DropPanic::new();
+    // No `AsyncScope`: the workers, the only threads that poll tasks, are marked as
+    // inside one for good.
+    let task = if std::mem::size_of::<F>() > BOX_FUTURES_OVER {
+        // Boxed before the wrapper: it would otherwise copy it on the stack.
+        ex.spawn(CatchPanic::with_drop_report(Box::pin(future), report))
+    } else {
+        ex.spawn(CatchPanic::with_drop_report(future, report))
+    };
+    TaskOrThread::Task(AsyncTaskHandle::with_drop_report(task, report))
 }
 
 impl Drop for Inner {
@@ -115,6 +156,8 @@ impl Builder {
                 // A worker only ever polls (and drops) the executor's tasks: it is inside
                 // an async task for good, so tasks need no `AsyncScope` of their own.
                 set_polling_async(true);
+                WORKER_OF.with(|w| *w.borrow_mut() = Some(ex.clone()));
+                let _leave = LeaveWorker;
                 async_io::block_on(ex.run(async move {
                     // Ends when the sender is closed.
                     let _ = signal.recv().await;
@@ -128,8 +171,10 @@ impl Builder {
                 }
             }
         }
+        let executor_addr = Arc::as_ptr(&executor) as usize;
         Ok(Smol {
             inner: Arc::new(Inner {
+                executor_addr,
                 executor: RwLock::new(Some(executor)),
                 stop: stop_tx,
                 workers: Mutex::new(workers),
@@ -242,25 +287,32 @@ impl Runtime for Smol {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        // On one of this runtime's workers (a task spawning): no lock.
+        let shut_down = self.is_shut_down();
+        let addr = self.inner.executor_addr;
+        let spawned = WORKER_OF.with(move |w| match w.borrow().as_ref() {
+            Some(ex) if Arc::as_ptr(ex) as usize == addr => Ok(if shut_down {
+                // As a spawn from elsewhere after `shutdown` (its worker still finishing
+                // the current poll) would be.
+                TaskOrThread::Task(AsyncTaskHandle::cancelled())
+            } else {
+                spawn_on(ex, future)
+            }),
+            _ => Err(future),
+        });
+        let future = match spawned {
+            Ok(handle) => return handle,
+            Err(future) => future,
+        };
         let guard = self
             .inner
             .executor
             .read()
             .unwrap_or_else(|e| e.into_inner());
-        let Some(ex) = guard.as_ref() else {
-            return TaskOrThread::Task(AsyncTaskHandle::cancelled());
-        };
-        // A panic in the future's destructor is the task's panic, whenever it is dropped.
-        let report = DropPanic::new();
-        // No `AsyncScope`: the workers, the only threads that poll tasks, are marked as
-        // inside one for good.
-        let task = if std::mem::size_of::<F>() > BOX_FUTURES_OVER {
-            // Boxed before the wrapper: it would otherwise copy it on the stack.
-            ex.spawn(CatchPanic::with_drop_report(Box::pin(future), report))
-        } else {
-            ex.spawn(CatchPanic::with_drop_report(future, report))
-        };
-        TaskOrThread::Task(AsyncTaskHandle::with_drop_report(task, report))
+        match guard.as_ref() {
+            Some(ex) => spawn_on(ex, future),
+            None => TaskOrThread::Task(AsyncTaskHandle::cancelled()),
+        }
     }
 
     fn spawn_blocking<F, T>(&self, f: F) -> JoinHandle<T>

@@ -217,6 +217,11 @@ impl Runtime for Tokio {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        if self.is_shut_down() {
+            // Tokio refuses spawns once its workers have closed the task list; a task that
+            // shut its own runtime down, spawning before they did, is refused here.
+            return TaskHandle::cancelled();
+        }
         TaskHandle::new(self.inner.handle.spawn(AsyncScope::new(future)))
     }
 
@@ -225,6 +230,10 @@ impl Runtime for Tokio {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        if self.is_shut_down() {
+            // As for `spawn`: `f` never runs.
+            return TaskHandle::cancelled();
+        }
         TaskHandle::new(self.inner.handle.spawn_blocking(f))
     }
 

@@ -41,6 +41,14 @@ impl<T> TaskHandle<T> {
             aborted: AtomicBool::new(false),
         })
     }
+
+    /// The handle of a spawn refused after `shutdown`: finished, cancelled.
+    pub(crate) fn cancelled() -> JoinHandle<T> {
+        TaskOrThread::Task(TaskHandle {
+            inner: None,
+            aborted: AtomicBool::new(false),
+        })
+    }
 }
 
 impl<T: Send + 'static> Future for TaskHandle<T> {

@@ -97,7 +97,8 @@ struct Plan {
     workers: usize,
     /// Only these rows (`--rows`), if given.
     rows: Option<Vec<String>>,
-    /// Only these cases (`--cases`: echo, spawn, timers, memory), if given.
+    /// Only these cases (`--cases`: echo, short, http, spawn, spawn-in-task, timers,
+    /// memory), if given.
     cases: Option<Vec<String>>,
 }
 
@@ -134,7 +135,15 @@ impl Plan {
 }
 
 /// The cases, as `--cases` names them.
-const CASES: &[&str] = &["echo", "short", "http", "spawn", "timers", "memory"];
+const CASES: &[&str] = &[
+    "echo",
+    "short",
+    "http",
+    "spawn",
+    "spawn-in-task",
+    "timers",
+    "memory",
+];
 
 const ROWS_HELP: &str = "\
 Rows (--rows), each raw row followed by the anyrt rows measured against it:
@@ -164,7 +173,11 @@ Cases (--cases):
            requests/s, latency, server CPU and allocations per request; rows
            raw-tokio (hyper over raw tokio: hyper-util's TokioIo), tokio, smol, green
            (anyrt::hyper), every anyrt row compared with raw-tokio
-  spawn    spawn+join of empty tasks: tasks/s and CPU per task
+  spawn    spawn+join of empty tasks from the thread that runs block_on: tasks/s
+           and CPU per task
+  spawn-in-task
+           the same, the spawning loop in a task of the runtime (as a server's
+           accept loop spawns)
   timers   concurrent sleep(10 ms): total wall time and p99 lateness
   memory   RSS per idle task and per idle connection (anyrt rows)
 
@@ -227,7 +240,7 @@ struct Cli {
     /// Child: the load generator's warm-up seconds.
     #[arg(long, hide = true, default_value_t = 0.5)]
     warmup: f64,
-    /// Child: runs one case (spawn, timers, memory-tasks, memory-conns).
+    /// Child: runs one case (spawn, spawn-in-task, timers, memory-tasks, memory-conns).
     #[arg(long, hide = true)]
     case: Option<String>,
     /// Child: the row of `--case`.
@@ -280,7 +293,8 @@ fn run(cli: Cli) -> io::Result<()> {
             .ok_or_else(|| invalid("--row needed".into()))?;
         let count = cli.count;
         return match case.as_str() {
-            "spawn" => tasks::spawn(row, workers, count),
+            "spawn" => tasks::spawn(row, workers, count, false),
+            "spawn-in-task" => tasks::spawn(row, workers, count, true),
             "timers" => tasks::timers(row, workers, count),
             "memory-tasks" => tasks::memory_tasks(row, workers, count),
             "memory-conns" => tasks::memory_conns(row, workers, count),
@@ -381,8 +395,10 @@ impl Progress {
         if plan.case("http") {
             total += plan.http_conns.len() * plan.reps * count(http::has_row);
         }
-        if plan.case("spawn") {
-            total += plan.case_reps * count(async_rows);
+        for case in ["spawn", "spawn-in-task"] {
+            if plan.case(case) {
+                total += plan.case_reps * count(async_rows);
+            }
         }
         if plan.case("timers") {
             total += plan.case_reps * count(timer_rows);
@@ -712,21 +728,25 @@ fn child_case(plan: &Plan, case: &str, row: &str, count: usize) -> io::Result<Ve
 
 fn run_cases(plan: &Plan, report: &mut Report, progress: &Progress) -> io::Result<()> {
     let spawn_case = format!("spawn+join {} tasks", plan.tasks);
+    let spawn_task_case = format!("spawn+join {} tasks from a task", plan.tasks);
     let timer_case = format!("{} concurrent sleep(10 ms)", plan.tasks);
     for rep in 0..plan.case_reps {
         // One case at a time over all rows, so each row follows a run of the same case.
-        if plan.case("spawn") {
+        for (case, title) in [("spawn", &spawn_case), ("spawn-in-task", &spawn_task_case)] {
+            if !plan.case(case) {
+                continue;
+            }
             for &(row, label) in plan.rows_for_rep(async_rows, rep) {
                 progress.run(format!(
-                    "[spawn] rep {}/{} {label}",
+                    "[{case}] rep {}/{} {label}",
                     rep + 1,
                     plan.case_reps
                 ));
                 let base = baseline(row);
-                let f = child_case(plan, "spawn", row, plan.tasks)?;
+                let f = child_case(plan, case, row, plan.tasks)?;
                 let secs = field(&f, "secs")?;
                 report.add(
-                    &spawn_case,
+                    title,
                     row,
                     label,
                     base,
@@ -735,7 +755,7 @@ fn run_cases(plan: &Plan, report: &mut Report, progress: &Progress) -> io::Resul
                     plan.tasks as f64 / secs,
                 );
                 report.add(
-                    &spawn_case,
+                    title,
                     row,
                     label,
                     base,

@@ -60,17 +60,32 @@ async fn spawn_join<R: agnostic::Runtime>(count: usize) {
     }
 }
 
-/// One round of the spawn case on `row`, as a closure the timing harness calls.
-pub(crate) fn spawn_round(row: &str, workers: usize, count: usize) -> io::Result<Box<dyn FnMut()>> {
+/// One round of the spawn case on `row`, as a closure the timing harness calls; with
+/// `in_task`, the spawning loop runs in a task of the runtime.
+pub(crate) fn spawn_round(
+    row: &str,
+    workers: usize,
+    count: usize,
+    in_task: bool,
+) -> io::Result<Box<dyn FnMut()>> {
+    async fn round<R: agnostic::Runtime>(count: usize, in_task: bool) {
+        if in_task {
+            let _ = R::spawn(spawn_join::<R>(count)).await;
+        } else {
+            spawn_join::<R>(count).await;
+        }
+    }
     match row {
         "agnostic-tokio" => {
             let rt = crate::tasks::tokio_rt(workers)?;
             Ok(Box::new(move || {
-                rt.block_on(spawn_join::<agnostic::tokio::TokioRuntime>(count))
+                rt.block_on(round::<agnostic::tokio::TokioRuntime>(count, in_task))
             }))
         }
         "agnostic-smol" => Ok(Box::new(move || {
-            agnostic::smol::SmolRuntime::block_on(spawn_join::<agnostic::smol::SmolRuntime>(count))
+            agnostic::smol::SmolRuntime::block_on(round::<agnostic::smol::SmolRuntime>(
+                count, in_task,
+            ))
         })),
         other => Err(unknown(other)),
     }

@@ -30,8 +30,10 @@ pub(crate) fn tokio_rt(workers: usize) -> io::Result<tokio::runtime::Runtime> {
 const SPAWN_ROUNDS: usize = 5;
 
 /// Spawns `count` empty tasks, then joins them all, [`SPAWN_ROUNDS`] times after a
-/// warm-up; prints the medians as `secs S cpu_ns C`.
-pub(crate) fn spawn(row: &str, workers: usize, count: usize) -> io::Result<()> {
+/// warm-up; prints the medians as `secs S cpu_ns C`. The spawning loop runs on the thread
+/// that started the runtime (in its `block_on`), or, with `in_task`, in a task of the
+/// runtime itself, as a server's accept loop spawns.
+pub(crate) fn spawn(row: &str, workers: usize, count: usize, in_task: bool) -> io::Result<()> {
     let timed = |f: &mut dyn FnMut()| {
         f(); // warm-up: workers started, pools filled
         let mut walls = Vec::with_capacity(SPAWN_ROUNDS);
@@ -49,59 +51,89 @@ pub(crate) fn spawn(row: &str, workers: usize, count: usize) -> io::Result<()> {
     let (wall, cpu) = match row {
         "raw-tokio" => {
             let rt = tokio_rt(workers)?;
+            let round = move || async move {
+                let hs: Vec<_> = (0..count).map(|_| tokio::spawn(async {})).collect();
+                for h in hs {
+                    h.await.unwrap();
+                }
+            };
             timed(&mut || {
                 rt.block_on(async {
-                    let hs: Vec<_> = (0..count).map(|_| tokio::spawn(async {})).collect();
-                    for h in hs {
-                        h.await.unwrap();
+                    if in_task {
+                        tokio::spawn(round()).await.unwrap();
+                    } else {
+                        round().await;
                     }
                 })
             })
         }
         "raw-smol" => {
             let ex = smol_executor(workers);
+            let round = move || async move {
+                let hs: Vec<_> = (0..count).map(|_| ex.spawn(async {})).collect();
+                for h in hs {
+                    h.await;
+                }
+            };
             timed(&mut || {
                 async_io::block_on(async {
-                    let hs: Vec<_> = (0..count).map(|_| ex.spawn(async {})).collect();
-                    for h in hs {
-                        h.await;
+                    if in_task {
+                        ex.spawn(round()).await;
+                    } else {
+                        round().await;
                     }
                 })
             })
         }
         "raw-may" => {
             may::config().set_workers(workers).set_worker_pin(false);
-            timed(&mut || {
+            let round = move || {
                 let hs: Vec<_> = (0..count).map(|_| may::go!(|| ())).collect();
                 for h in hs {
                     h.join().unwrap();
+                }
+            };
+            timed(&mut || {
+                if in_task {
+                    may::go!(round).join().unwrap();
+                } else {
+                    round();
                 }
             })
         }
         "tokio" => anyrt_spawn(
             anyrt::Tokio::builder().workers(workers).build()?,
             count,
+            in_task,
             &timed,
         ),
         "smol" => anyrt_spawn(
             anyrt::Smol::builder().workers(workers).build()?,
             count,
+            in_task,
             &timed,
         ),
-        "green" => anyrt_spawn(green(workers)?, count, &timed),
+        "green" => anyrt_spawn(green(workers)?, count, in_task, &timed),
         "tokio-dyn" => anyrt_spawn(
             anyrt::AnyRuntime::new(anyrt::Tokio::builder().workers(workers).build()?),
             count,
+            in_task,
             &timed,
         ),
         "smol-dyn" => anyrt_spawn(
             anyrt::AnyRuntime::new(anyrt::Smol::builder().workers(workers).build()?),
             count,
+            in_task,
             &timed,
         ),
-        "green-dyn" => anyrt_spawn(anyrt::AnyRuntime::new(green(workers)?), count, &timed),
+        "green-dyn" => anyrt_spawn(
+            anyrt::AnyRuntime::new(green(workers)?),
+            count,
+            in_task,
+            &timed,
+        ),
         "agnostic-tokio" | "agnostic-smol" => {
-            let mut round = crate::peer::spawn_round(row, workers, count)?;
+            let mut round = crate::peer::spawn_round(row, workers, count, in_task)?;
             timed(&mut *round)
         }
         other => return Err(unknown(other)),
@@ -112,12 +144,24 @@ pub(crate) fn spawn(row: &str, workers: usize, count: usize) -> io::Result<()> {
 
 type Timed<'a> = &'a dyn Fn(&mut dyn FnMut()) -> (Duration, Duration);
 
-fn anyrt_spawn<R: Runtime>(rt: R, count: usize, timed: Timed<'_>) -> (Duration, Duration) {
+fn anyrt_spawn<R: Runtime>(
+    rt: R,
+    count: usize,
+    in_task: bool,
+    timed: Timed<'_>,
+) -> (Duration, Duration) {
+    let round = |rt: R| async move {
+        let hs: Vec<_> = (0..count).map(|_| rt.spawn(async {})).collect();
+        for h in hs {
+            h.await.unwrap();
+        }
+    };
     timed(&mut || {
         rt.block_on(async {
-            let hs: Vec<_> = (0..count).map(|_| rt.spawn(async {})).collect();
-            for h in hs {
-                h.await.unwrap();
+            if in_task {
+                rt.spawn(round(rt.clone())).await.unwrap();
+            } else {
+                round(rt.clone()).await;
             }
         })
     })
