@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
+use smallvec::SmallVec;
+
 use may::io::{AsIoData, CoIo, WaitIo, WaitIoWaker};
 use may::sync::Blocker;
 
@@ -51,7 +53,8 @@ pub(crate) struct Source<T: AsRawFd> {
     io: Option<Box<CoIo<T>>>,
     /// `true` while one party (a task's loop or the helper) is elected to wait on `io`.
     waiting: AtomicBool,
-    wakers: Mutex<Vec<Waker>>,
+    /// Inline up to two (a reader and a writer): no allocation per socket for them.
+    wakers: Mutex<SmallVec<[Waker; 2]>>,
     /// The helper coroutine, once one was needed; it waits on `io` when `requested`.
     helper: Mutex<Helper>,
     requested: AtomicBool,
@@ -65,7 +68,7 @@ impl<T: AsRawFd + Send + Sync + 'static> Source<T> {
         Ok(Arc::new(Source {
             io: Some(Box::new(io)),
             waiting: AtomicBool::new(false),
-            wakers: Mutex::new(Vec::with_capacity(2)),
+            wakers: Mutex::new(SmallVec::new()),
             helper: Mutex::new(Helper::default()),
             requested: AtomicBool::new(false),
             closed: AtomicBool::new(false),
