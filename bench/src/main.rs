@@ -2,7 +2,7 @@
 //! and may ("raw") and through anyrt, run side by side and interleaved in one invocation.
 //!
 //! ```text
-//! cargo run --release -p anyrt-bench               # full run (under 5 minutes)
+//! cargo run --release -p anyrt-bench               # full run (about 13 minutes on 2 cores)
 //! cargo run --release -p anyrt-bench -- --quick    # smoke run (under a minute)
 //! cargo run --release -p anyrt-bench -- --json results.json --svg ratios.svg --conns 100,1000 --reps 5
 //! cargo run --release -p anyrt-bench -- --help      # cases, rows and options
