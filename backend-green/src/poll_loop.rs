@@ -219,10 +219,16 @@ impl LoopState {
     /// Gives up the socket slot (its other wakers are woken to elect a new waiter) and
     /// drops the timers.
     fn clear(&self) {
-        // Not skipped for a loop that never waited: a poll can take the socket slot, be woken
-        // before the loop waits (so `waits` is never made), and complete on its next poll.
+        // Whatever registers (a timer, the socket slot) goes through `local()`, which makes
+        // the wait state: without one there is nothing to clear, and a task that completes
+        // without registering anything (most short ones) never makes it. Not keyed on
+        // whether the loop waited: a poll can take the socket slot, be woken before the
+        // loop waits, and complete on its next poll.
+        let Some(waits) = self.waits.get() else {
+            return;
+        };
         let (slot, timers) = {
-            let mut local = self.local();
+            let mut local = lock(&waits.local);
             local.armed = None;
             let timers = (!local.timers.is_empty()).then(|| std::mem::take(&mut local.timers));
             (local.io_slot.take(), timers)
