@@ -288,16 +288,17 @@ impl Runtime for Smol {
         F::Output: Send + 'static,
     {
         // On one of this runtime's workers (a task spawning): no lock.
-        let shut_down = self.is_shut_down();
-        let addr = self.inner.executor_addr;
+        let inner = &*self.inner;
         let spawned = WORKER_OF.with(move |w| match w.borrow().as_ref() {
-            Some(ex) if Arc::as_ptr(ex) as usize == addr => Ok(if shut_down {
-                // As a spawn from elsewhere after `shutdown` (its worker still finishing
-                // the current poll) would be.
-                TaskOrThread::Task(AsyncTaskHandle::cancelled())
-            } else {
-                spawn_on(ex, future)
-            }),
+            Some(ex) if Arc::as_ptr(ex) as usize == inner.executor_addr => {
+                Ok(if inner.shut_down.load(Ordering::Acquire) {
+                    // As a spawn from elsewhere after `shutdown` (its worker still finishing
+                    // the current poll) would be.
+                    TaskOrThread::Task(AsyncTaskHandle::cancelled())
+                } else {
+                    spawn_on(ex, future)
+                })
+            }
             _ => Err(future),
         });
         let future = match spawned {

@@ -45,7 +45,10 @@ pin_project_lite::pin_project! {
     /// A backend whose tasks must never block wraps every task (and `block_on`'s future) in
     /// it, so that blocking calls made there by mistake are reported by
     /// [`assert_may_block`] instead of stalling a worker or deadlocking. A backend whose
-    /// tasks may block (stackful coroutines) does not use it.
+    /// worker threads do nothing but poll its tasks can instead mark each worker once with
+    /// [`set_polling_async`] (Smol does; Tokio cannot: its thread-start hook also runs on
+    /// its blocking pool's threads, and `block_in_place` turns a worker into one). A
+    /// backend whose tasks may block (stackful coroutines) does not use it.
     #[derive(Debug)]
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct AsyncScope<F> {
@@ -82,8 +85,9 @@ impl<F: Future> Future for AsyncScope<F> {
 ///
 /// For backends whose tasks can move to another thread in the middle of a poll (stackful
 /// coroutines, where a task may block, and so suspend, inside `poll`), which therefore
-/// cannot use
-/// [`AsyncScope`]: they set the flag around each poll and clear it before every suspension.
+/// cannot use [`AsyncScope`]: they set the flag around each poll and clear it before every
+/// suspension. And for backends whose worker threads only ever poll tasks: they set it
+/// once when a worker starts, instead of an [`AsyncScope`] per task.
 /// [`assert_may_block`] reads it, so blocking-style code of any backend called from such a
 /// task panics instead of stalling the worker.
 #[inline]
