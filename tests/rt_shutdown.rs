@@ -69,9 +69,11 @@ fn a_task_that_shuts_its_runtime_down_spawns_nothing<R: Runtime>(rt: R, shutdown
     assert!(!ran.load(Ordering::SeqCst), "a task ran after shutdown");
 }
 
-/// A task of runtime `a` that spawns on runtime `b` of the same backend: the new task runs
-/// on `b`'s workers (named `b_name`), not on the worker that spawned it.
-fn a_task_spawns_onto_the_runtime_it_names<R: Runtime>(a: R, b: R, b_name: &str) {
+/// A task of one runtime that spawns on another of the same backend (`named` builds one
+/// whose worker threads have the name it is given): the new task runs on the other's
+/// workers, not on the worker that spawned it.
+fn a_task_spawns_onto_the_runtime_it_names<R: Runtime>(named: fn(&str) -> R) {
+    let (a, b) = (named("rt-a"), named("rt-b"));
     let b2 = b.clone();
     let h = a.spawn(async move {
         b2.spawn(async { std::thread::current().name().map(str::to_owned) })
@@ -79,7 +81,7 @@ fn a_task_spawns_onto_the_runtime_it_names<R: Runtime>(a: R, b: R, b_name: &str)
             .unwrap()
     });
     let name = a.block_on(a.timeout(PROMPT, h)).unwrap().unwrap();
-    assert_eq!(name.as_deref(), Some(b_name));
+    assert_eq!(name.as_deref(), Some("rt-b"));
     drop(b);
 }
 
@@ -147,14 +149,13 @@ mod tokio {
 
     #[test]
     fn a_task_spawns_onto_the_runtime_it_names() {
-        let named = |name: &str| {
+        super::a_task_spawns_onto_the_runtime_it_names(|name| {
             Tokio::builder()
                 .workers(1)
                 .thread_name(name)
                 .build()
                 .unwrap()
-        };
-        super::a_task_spawns_onto_the_runtime_it_names(named("rt-a"), named("rt-b"), "rt-b");
+        });
     }
 }
 
@@ -183,14 +184,13 @@ mod smol {
 
     #[test]
     fn a_task_spawns_onto_the_runtime_it_names() {
-        let named = |name: &str| {
+        super::a_task_spawns_onto_the_runtime_it_names(|name| {
             Smol::builder()
                 .workers(1)
                 .thread_name(name)
                 .build()
                 .unwrap()
-        };
-        super::a_task_spawns_onto_the_runtime_it_names(named("rt-a"), named("rt-b"), "rt-b");
+        });
     }
 }
 
