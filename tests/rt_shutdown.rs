@@ -124,75 +124,44 @@ fn an_implicit_thread_outlives_shutdown<R: Runtime>(rt: R, shutdown: impl Fn(&R)
     assert_eq!(bind, Err(ErrorKind::Other));
 }
 
-#[cfg(feature = "tokio")]
-mod tokio {
-    use anyrt::Tokio;
+/// The tests above, for a backend that can be shut down: `$rt` with its builder.
+macro_rules! shut_down_backend {
+    ($module:ident, $feature:literal, $rt:ident) => {
+        #[cfg(feature = $feature)]
+        mod $module {
+            use anyrt::$rt;
 
-    fn rt() -> Tokio {
-        Tokio::builder().workers(2).build().unwrap()
-    }
+            fn rt() -> $rt {
+                $rt::builder().workers(2).build().unwrap()
+            }
 
-    #[test]
-    fn spawns_after_shutdown_are_cancelled() {
-        super::spawns_after_shutdown_are_cancelled(rt(), Tokio::shutdown);
-    }
+            #[test]
+            fn spawns_after_shutdown_are_cancelled() {
+                super::spawns_after_shutdown_are_cancelled(rt(), $rt::shutdown);
+            }
 
-    #[test]
-    fn an_implicit_thread_outlives_shutdown() {
-        super::an_implicit_thread_outlives_shutdown(rt(), Tokio::shutdown);
-    }
+            #[test]
+            fn an_implicit_thread_outlives_shutdown() {
+                super::an_implicit_thread_outlives_shutdown(rt(), $rt::shutdown);
+            }
 
-    #[test]
-    fn a_task_that_shuts_its_runtime_down_spawns_nothing() {
-        super::a_task_that_shuts_its_runtime_down_spawns_nothing(rt(), Tokio::shutdown);
-    }
+            #[test]
+            fn a_task_that_shuts_its_runtime_down_spawns_nothing() {
+                super::a_task_that_shuts_its_runtime_down_spawns_nothing(rt(), $rt::shutdown);
+            }
 
-    #[test]
-    fn a_task_spawns_onto_the_runtime_it_names() {
-        super::a_task_spawns_onto_the_runtime_it_names(|name| {
-            Tokio::builder()
-                .workers(1)
-                .thread_name(name)
-                .build()
-                .unwrap()
-        });
-    }
+            #[test]
+            fn a_task_spawns_onto_the_runtime_it_names() {
+                super::a_task_spawns_onto_the_runtime_it_names(|name| {
+                    $rt::builder().workers(1).thread_name(name).build().unwrap()
+                });
+            }
+        }
+    };
 }
 
-#[cfg(feature = "smol")]
-mod smol {
-    use anyrt::Smol;
-
-    fn rt() -> Smol {
-        Smol::builder().workers(2).build().unwrap()
-    }
-
-    #[test]
-    fn spawns_after_shutdown_are_cancelled() {
-        super::spawns_after_shutdown_are_cancelled(rt(), Smol::shutdown);
-    }
-
-    #[test]
-    fn an_implicit_thread_outlives_shutdown() {
-        super::an_implicit_thread_outlives_shutdown(rt(), Smol::shutdown);
-    }
-
-    #[test]
-    fn a_task_that_shuts_its_runtime_down_spawns_nothing() {
-        super::a_task_that_shuts_its_runtime_down_spawns_nothing(rt(), Smol::shutdown);
-    }
-
-    #[test]
-    fn a_task_spawns_onto_the_runtime_it_names() {
-        super::a_task_spawns_onto_the_runtime_it_names(|name| {
-            Smol::builder()
-                .workers(1)
-                .thread_name(name)
-                .build()
-                .unwrap()
-        });
-    }
-}
+shut_down_backend!(tokio, "tokio", Tokio);
+shut_down_backend!(smol, "smol", Smol);
 
 #[cfg(feature = "green")]
 #[test]
