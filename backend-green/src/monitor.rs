@@ -60,7 +60,7 @@ pub(crate) fn start() {
             blocker: OnceLock::new(),
         }));
         let spawned = crate::spawn::spawn_started(PROBE_STACK, move || probe.run());
-        let watched = spawned.and_then(|()| {
+        let watched = spawned.and_then(|_detached| {
             std::thread::Builder::new()
                 .name("anyrt-green-monitor".into())
                 .spawn(move || probe.watch())
