@@ -3,7 +3,8 @@
 //!
 //! A task waits between polls in exactly one place:
 //!
-//! * no socket of its own → park (may's `Blocker`: the coroutine, or a plain thread);
+//! * no socket of its own → park (the coroutine's own may park, or a plain thread's
+//!   `Blocker`);
 //! * one socket in the task's IO slot → `wait_io` on that socket, directly in this coroutine
 //!   (the cheapest wait may has: the same as a raw may socket call).
 //!
@@ -13,7 +14,7 @@
 //! load can fire before the coroutine is registered with it, which parks it for good.)
 //!
 //! The waker knows how the task waits: during `wait_io` it kicks the socket's
-//! `WaitIoWaker`, otherwise it unparks the `Blocker`. A `notified` flag and a `waiting` flag
+//! `WaitIoWaker`, otherwise it unparks the coroutine (or thread). A `notified` flag and a `waiting` flag
 //! (Dekker-style, `SeqCst`) make sure no wake-up is lost; a stale token only causes one
 //! spurious re-poll.
 
@@ -65,15 +66,54 @@ pub(crate) struct LoopState {
 /// waits.
 #[derive(Default)]
 struct WaitState {
-    /// Made by the loop on its first park: may's `Blocker` must be created on the
-    /// coroutine (or thread) it parks.
-    blocker: OnceLock<Blocker>,
+    /// Made by the loop on its first park, on the coroutine (or thread) it parks.
+    parker: OnceLock<Parker>,
     /// The socket the loop waits on in `wait_io`, if it does.
     io_waker: Mutex<Option<WaitIoWaker>>,
     local: Mutex<Registrations>,
     /// A loop nested in this one's poll (blocking-style code called from a future), which
     /// an abort of this task must wake.
     nested: Mutex<Option<Arc<dyn TaskLoop>>>,
+}
+
+/// How a loop parks, and how its waker unparks it.
+enum Parker {
+    /// A loop on a coroutine parks that coroutine with may's `park` (the park every may
+    /// coroutine has; no allocation, where a `Blocker` makes one). A loop state only ever
+    /// runs on the coroutine that made it (a task's own, or that coroutine's cached one), so
+    /// `park()` always parks this coroutine. An unpark that comes late (the loop was woken
+    /// otherwise) leaves a token: the next park returns at once and the loop re-checks its
+    /// flags, as with any spurious wake-up; code of the user's that parks the coroutine
+    /// itself (`may::coroutine::park`) must expect spurious wake-ups, as may documents.
+    Coroutine(may::coroutine::Coroutine),
+    /// A plain thread (`block_on` off the coroutines).
+    Thread(Blocker),
+}
+
+impl Parker {
+    /// The parker of the current coroutine or thread.
+    fn here() -> Parker {
+        if may::coroutine::is_coroutine() {
+            Parker::Coroutine(may::coroutine::current())
+        } else {
+            Parker::Thread(Blocker::new(false))
+        }
+    }
+
+    fn park(&self) {
+        match self {
+            Parker::Coroutine(_) => may::coroutine::park(),
+            // Without a timeout: cannot fail (nothing cancels our threads' blockers).
+            Parker::Thread(b) => drop(b.park(None)),
+        }
+    }
+
+    fn unpark(&self) {
+        match self {
+            Parker::Coroutine(co) => co.unpark(),
+            Parker::Thread(b) => b.unpark(),
+        }
+    }
 }
 
 /// What futures polled by this loop register: timers and the elected socket.
@@ -152,8 +192,8 @@ impl LoopState {
                 return;
             }
             drop(io);
-            if let Some(b) = waits.blocker.get() {
-                b.unpark();
+            if let Some(p) = waits.parker.get() {
+                p.unpark();
             }
         }
         // Not waiting: the loop checks `notified` before it waits.
@@ -242,11 +282,10 @@ impl LoopState {
     }
 
     fn park(&self) {
-        let blocker = self.waits().blocker.get_or_init(|| Blocker::new(false));
+        let parker = self.waits().parker.get_or_init(Parker::here);
         self.waiting.store(true, SeqCst);
         if !self.notified.load(SeqCst) {
-            // Without a timeout: cannot fail (nothing cancels our coroutines).
-            let _ = blocker.park(None);
+            parker.park();
         }
         self.waiting.store(false, SeqCst);
     }
