@@ -154,6 +154,21 @@ pub(crate) async fn echo_async(
 }
 
 fn raw_smol(listener: std::net::TcpListener, workers: usize) -> io::Result<()> {
+    raw_smol_serve(listener, workers, echo_async)
+}
+
+/// A raw smol server: an async-executor run by `workers` threads (each in async-io's
+/// `block_on`), the accept loop a task of it, one task per connection running `conn`
+/// (Nagle off). The echo and http cases' raw smol rows.
+pub(crate) fn raw_smol_serve<F, Fut>(
+    listener: std::net::TcpListener,
+    workers: usize,
+    conn: F,
+) -> io::Result<()>
+where
+    F: Fn(async_io::Async<std::net::TcpStream>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let ex: &'static async_executor::Executor<'static> =
         Box::leak(Box::new(async_executor::Executor::new()));
     for _ in 0..workers {
@@ -163,7 +178,7 @@ fn raw_smol(listener: std::net::TcpListener, workers: usize) -> io::Result<()> {
     ex.spawn(async move {
         while let Ok((s, _)) = listener.accept().await {
             s.get_ref().set_nodelay(true).unwrap();
-            ex.spawn(echo_async(s)).detach();
+            ex.spawn(conn(s)).detach();
         }
     })
     .detach();

@@ -1,9 +1,18 @@
 //! The HTTP case: one hyper hello-world service on hyper over raw tokio (hyper-util's
-//! `TokioIo` and `TokioTimer`, as hyper's own examples serve) and through `anyrt::hyper`
-//! on each backend; loaded by the HTTP/1 keep-alive load generator in `echo::load`.
+//! `TokioIo` and `TokioTimer`, as hyper's own examples serve), over raw smol (hyper's I/O
+//! and timer traits over async-io, as the smol-hyper crate implements them, reading
+//! without zeroing), and through
+//! `anyrt::hyper` on each backend; loaded by the HTTP/1 keep-alive load generator in
+//! `echo::load`.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+
+use futures_lite::AsyncWrite;
 
 use anyrt::Runtime;
 use http_body_util::Full;
@@ -20,15 +29,26 @@ async fn hello(_: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible
     Ok(Response::new(Full::new(Bytes::from_static(BODY))))
 }
 
-/// The rows of the HTTP case; every anyrt row is compared with hyper on raw tokio.
+/// The rows of the HTTP case. Tokio and Green are compared with hyper on raw tokio (may has
+/// no hyper integration), Smol with hyper on raw smol.
 pub(crate) fn has_row(row: &str) -> bool {
-    matches!(row, "raw-tokio" | "tokio" | "smol" | "green")
+    matches!(row, "raw-tokio" | "tokio" | "raw-smol" | "smol" | "green")
+}
+
+/// The raw row an anyrt row of the HTTP case is compared with.
+pub(crate) fn baseline(row: &str) -> Option<&'static str> {
+    match row {
+        "tokio" | "green" => Some("raw-tokio"),
+        "smol" => Some("raw-smol"),
+        _ => None,
+    }
 }
 
 /// Starts `row`'s HTTP server on `listener` (in the background).
 pub(crate) fn start(row: &str, workers: usize, listener: std::net::TcpListener) -> io::Result<()> {
     match row {
         "raw-tokio" => raw_tokio(listener, workers),
+        "raw-smol" => raw_smol(listener, workers),
         "tokio" => anyrt_hyper(anyrt::Tokio::builder().workers(workers).build()?, listener),
         "smol" => anyrt_hyper(anyrt::Smol::builder().workers(workers).build()?, listener),
         "green" => anyrt_hyper(crate::echo::green(workers)?, listener),
@@ -49,6 +69,95 @@ fn raw_tokio(listener: std::net::TcpListener, workers: usize) -> io::Result<()> 
             .await;
     })
 }
+
+/// hyper on raw smol: what the smol-hyper crate provides (`FuturesIo`, `SmolTimer`),
+/// written out: hyper's `Read`/`Write` over async-io's `Async<TcpStream>`, hyper's timer
+/// over `async_io::Timer`. One difference, so that the ratio measures anyrt's glue and
+/// nothing else: smol-hyper zeroes hyper's buffer before every read (futures-io reads into
+/// initialised memory); this row reads into it uninitialised with `recv`, as anyrt does.
+fn raw_smol(listener: std::net::TcpListener, workers: usize) -> io::Result<()> {
+    crate::echo::raw_smol_serve(listener, workers, |s| async move {
+        let _ = hyper::server::conn::http1::Builder::new()
+            .timer(SmolTimer)
+            .serve_connection(SmolIo(s), hyper::service::service_fn(hello))
+            .await;
+    })
+}
+
+/// An async-io socket as hyper's I/O.
+struct SmolIo(async_io::Async<std::net::TcpStream>);
+
+impl hyper::rt::Read for SmolIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        mut buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        // As async-io's own `poll_read`: the non-blocking call, then a wait for readiness
+        // on `WouldBlock`.
+        loop {
+            // SAFETY: `recv` writes only initialised bytes into this memory and reports
+            // how many; nothing is read from it here.
+            let unfilled = unsafe { buf.as_mut() };
+            match socket2::SockRef::from(self.0.get_ref()).recv(unfilled) {
+                Ok(n) => {
+                    // SAFETY: `recv` initialised the first `n` bytes of the unfilled part.
+                    unsafe { buf.advance(n) };
+                    return Poll::Ready(Ok(()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    ready!(self.0.poll_readable(cx))?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+impl hyper::rt::Write for SmolIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_close(cx)
+    }
+}
+
+/// hyper's timer over async-io's, as smol-hyper's `SmolTimer`.
+#[derive(Clone, Copy, Debug)]
+struct SmolTimer;
+
+impl hyper::rt::Timer for SmolTimer {
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(SmolSleep(async_io::Timer::after(duration)))
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        Box::pin(SmolSleep(async_io::Timer::at(deadline)))
+    }
+}
+
+struct SmolSleep(async_io::Timer);
+
+impl Future for SmolSleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.0).poll(cx).map(drop)
+    }
+}
+
+impl hyper::rt::Sleep for SmolSleep {}
 
 /// The same service through `anyrt::hyper::Server`, generic over the runtime.
 fn anyrt_hyper<R: Runtime>(rt: R, listener: std::net::TcpListener) -> io::Result<()> {

@@ -171,8 +171,9 @@ Cases (--cases):
            its response, close: connections/s, latency, server CPU per connection
   http     a hyper hello-world service, HTTP/1.1 keep-alive, at each --http-conns:
            requests/s, latency, server CPU and allocations per request; rows
-           raw-tokio (hyper over raw tokio: hyper-util's TokioIo), tokio, smol, green
-           (anyrt::hyper), every anyrt row compared with raw-tokio
+           raw-tokio (hyper over raw tokio: hyper-util's TokioIo), raw-smol (hyper
+           over async-io, as smol-hyper does it), tokio, smol, green (anyrt::hyper);
+           Smol compared with raw-smol, Tokio and Green with raw-tokio
   spawn    spawn+join of empty tasks from the thread that runs block_on: tasks/s
            and CPU per task
   spawn-in-task
@@ -527,7 +528,7 @@ fn run_echo(plan: &Plan, report: &mut Report, progress: &Progress) -> io::Result
 }
 
 /// The http case: hyper's hello world at each of `plan.http_conns`, every anyrt row
-/// against hyper on raw tokio.
+/// against hyper on its raw runtime (on raw tokio for Green: may has no hyper).
 fn run_http(plan: &Plan, report: &mut Report, progress: &Progress) -> io::Result<()> {
     if !plan.case("http") {
         return Ok(());
@@ -540,6 +541,7 @@ fn run_http(plan: &Plan, report: &mut Report, progress: &Progress) -> io::Result
                 let r = echo_once(plan, row, conns, false, true)?;
                 let label = match row {
                     "raw-tokio" => "hyper on raw tokio",
+                    "raw-smol" => "hyper on raw smol",
                     "tokio" => "anyrt::hyper on Tokio",
                     "smol" => "anyrt::hyper on Smol",
                     _ => "anyrt::hyper on Green",
@@ -549,7 +551,7 @@ fn run_http(plan: &Plan, report: &mut Report, progress: &Progress) -> io::Result
                     &case,
                     row,
                     label,
-                    (row != "raw-tokio").then_some("raw-tokio"),
+                    http::baseline(row),
                     [
                         "requests/s",
                         "p50 latency",
