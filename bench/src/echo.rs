@@ -277,9 +277,9 @@ fn patched_std(workers: usize, listener: std::net::TcpListener) -> io::Result<()
 /// closes, then `trips N secs S p50_us X p99_us Y`.
 ///
 /// With `short`, each of `conns` clients loops over connect → one 64-byte request → its
-/// response → close (HttpArena's "limited-conn" shape); a trip is then a whole connection
-/// and its latency includes the connect. With `http`, a trip is one HTTP/1.1 keep-alive
-/// request (`GET /`) and its whole response, checked.
+/// response → close, with a reset (HttpArena's "limited-conn" shape); a trip is then a
+/// whole connection and its latency includes the connect. With `http`, a trip is one
+/// HTTP/1.1 keep-alive request (`GET /`) and its whole response, checked.
 pub(crate) fn load(
     addr: SocketAddr,
     conns: usize,
@@ -322,6 +322,12 @@ pub(crate) fn load(
                             Some(s) => s,
                             None => {
                                 fresh = connect(addr).await?;
+                                // Closed with a reset, so that no connection of the run
+                                // leaves a TIME_WAIT entry: at 15–40 k connections/s they
+                                // filled the kernel's table (131 072) within a few runs,
+                                // and from then on connects slowed to about half the rate,
+                                // a regime a run entered or not by chance.
+                                socket2::SockRef::from(&fresh).set_linger(Some(Duration::ZERO))?;
                                 &mut fresh
                             }
                         };

@@ -168,7 +168,8 @@ Cases (--cases):
   echo     round trips over loopback TCP: throughput, latency, server CPU and
            allocations per round trip, at each --conns
   short    short connections: 50 clients each looping over connect, one request,
-           its response, close: connections/s, latency, server CPU per connection
+           its response, close (with a reset: no TIME_WAIT left behind):
+           connections/s, latency, server CPU per connection
   http     a hyper hello-world service, HTTP/1.1 keep-alive, at each --http-conns:
            requests/s, latency, server CPU and allocations per request; rows
            raw-tokio (hyper over raw tokio: hyper-util's TokioIo), raw-smol (hyper
