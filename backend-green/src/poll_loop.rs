@@ -44,9 +44,11 @@ pub(crate) type TimerKey = (Instant, u64);
 ///
 /// A green task embeds its `LoopState` in the allocation it shares with its join handle (see
 /// [`TaskLoop`]); `block_on` keeps one per coroutine or thread. What only a loop that waits
-/// needs lives in [`WaitState`], made on first use: a task that completes in its first poll
-/// allocates nothing beyond its join state (which stays small enough for the allocator's
-/// fast path).
+/// needs lives in [`WaitState`], in place but initialised on first use: a task that
+/// completes in its first poll writes none of it, and a task that waits needs no allocation
+/// for it. (Boxed, it cost every waiting task one allocation more: measured, 12.4 against
+/// 11.4 allocations per short connection, 157.6 M against 150.2 M instructions for 20 000
+/// concurrent sleeps under callgrind, spawn+join unchanged.)
 pub(crate) struct LoopState {
     in_coroutine: bool,
     /// Set by every wake since the current poll started.
@@ -55,7 +57,7 @@ pub(crate) struct LoopState {
     waiting: AtomicBool,
     /// Yields in a row without a wait (see `yield_worker`); only the loop touches it.
     self_wakes: AtomicU32,
-    waits: OnceLock<Box<WaitState>>,
+    waits: OnceLock<WaitState>,
 }
 
 /// The part of a [`LoopState`] that a loop needs once it registers a timer or socket, or
@@ -246,7 +248,7 @@ impl LoopState {
     }
 
     fn waits(&self) -> &WaitState {
-        self.waits.get_or_init(Box::default)
+        self.waits.get_or_init(WaitState::default)
     }
 
     /// The loop's timers and socket slot.
@@ -270,11 +272,11 @@ impl LoopState {
     /// Gives up the socket slot (its other wakers are woken to elect a new waiter) and
     /// drops the timers.
     fn clear(&self) {
-        // Whatever registers (a timer, the socket slot) goes through `local()`, which makes
-        // the wait state: without one there is nothing to clear, and a task that completes
-        // without registering anything (most short ones) never makes it. Not keyed on
-        // whether the loop waited: a poll can take the socket slot, be woken before the
-        // loop waits, and complete on its next poll.
+        // Whatever registers (a timer, the socket slot) goes through `local()`, which
+        // initialises the wait state: without it there is nothing to clear, and a task that
+        // completes without registering anything (most short ones) never initialises it.
+        // Not keyed on whether the loop waited: a poll can take the socket slot, be woken
+        // before the loop waits, and complete on its next poll.
         let Some(waits) = self.waits.get() else {
             return;
         };
