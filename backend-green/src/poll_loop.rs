@@ -533,16 +533,36 @@ fn yield_worker(owner: &Arc<dyn TaskLoop>) {
     core.park();
 }
 
-// The loop state `block_on` reuses: blocking-style code calls `block_on` for every read
-// and write, which must not allocate. Coroutine-local (thread-local on a plain thread): a
-// `LoopState` parks the coroutine or thread that made it. An implicit task starts with its own
-// state here, so that aborting it reaches its blocking calls.
-may::coroutine_local!(static CACHED: Cell<Option<Arc<dyn TaskLoop>>> = Cell::new(None));
+/// What anyrt-green keeps per coroutine (per thread, off the coroutines). One
+/// coroutine-local for both: may allocates each coroutine-local of a coroutine on its first
+/// use, so an implicit task, which uses both, pays one allocation instead of two.
+struct CoroutineState {
+    /// The loop state `block_on` reuses: blocking-style code calls `block_on` for every
+    /// read and write, which must not allocate. A `LoopState` parks the coroutine or
+    /// thread that made it. An implicit task starts with its own state here, so that
+    /// aborting it reaches its blocking calls.
+    cached: Cell<Option<Arc<dyn TaskLoop>>>,
+    /// The implicit thread's cancellation token (see [`implicit_slot`]); used on
+    /// coroutines only.
+    implicit: anyrt_core::backend::ImplicitSlot,
+}
+
+may::coroutine_local!(
+    static STATE: CoroutineState = CoroutineState {
+        cached: Cell::new(None),
+        implicit: anyrt_core::backend::ImplicitSlot::new(),
+    }
+);
+
+/// Calls `f` with this coroutine's (or thread's) cached loop state.
+fn with_cached<R>(f: impl FnOnce(&Cell<Option<Arc<dyn TaskLoop>>>) -> R) -> R {
+    STATE.with(|s| f(&s.cached))
+}
 
 /// Makes `owner` (an implicit task's state) the loop state of this coroutine's
 /// blocking-style calls.
 pub(crate) fn enter_implicit(owner: Arc<dyn TaskLoop>) {
-    CACHED.with(|c| c.set(Some(owner)));
+    with_cached(|c| c.set(Some(owner)));
 }
 
 /// Runs `fut` to completion on the current coroutine or thread.
@@ -569,7 +589,7 @@ pub(crate) fn block_on_stoppable<F: Future>(fut: F) -> Option<F::Output> {
     let fut = std::pin::pin!(fut);
     // One lookup: the cell is the coroutine's own (or, on a plain thread, the thread's),
     // so holding it across the loop's waits is sound.
-    CACHED.with(|cached| {
+    with_cached(|cached| {
         // Taken while in use: a nested `block_on` makes a fresh one.
         let owner = cached.take().unwrap_or_else(|| {
             let core: Arc<dyn TaskLoop> = Arc::new(LoopState::new(in_coroutine));
@@ -606,7 +626,7 @@ pub(crate) enum DirectWait {
 /// does, in a way an abort of the current implicit task, or a cancellation of its implicit
 /// thread, can interrupt.
 pub(crate) fn wait_direct(io: &dyn IoWait) -> DirectWait {
-    CACHED.with(|cached| {
+    with_cached(|cached| {
         let owner = cached.take();
         let waited = match &owner {
             Some(o) if o.stop().is_some() => {
@@ -641,17 +661,12 @@ pub(crate) fn wait_direct(io: &dyn IoWait) -> DirectWait {
     })
 }
 
-may::coroutine_local!(
-    static IMPLICIT_SLOT: anyrt_core::backend::ImplicitSlot =
-        anyrt_core::backend::ImplicitSlot::new()
-);
-
 /// Access to the coroutine's own implicit slot (its cancellation token), registered with
 /// anyrt-core when a runtime is built; `false` off may's coroutines.
 pub(crate) fn implicit_slot(f: &mut dyn FnMut(&anyrt_core::backend::ImplicitSlot)) -> bool {
     if !may::coroutine::is_coroutine() {
         return false;
     }
-    IMPLICIT_SLOT.with(|slot| f(slot));
+    STATE.with(|s| f(&s.implicit));
     true
 }
