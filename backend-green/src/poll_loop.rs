@@ -14,9 +14,9 @@
 //! load can fire before the coroutine is registered with it, which parks it for good.)
 //!
 //! The waker knows how the task waits: during `wait_io` it kicks the socket's
-//! `WaitIoWaker`, otherwise it unparks the coroutine (or thread). A `notified` flag and a `waiting` flag
-//! (Dekker-style, `SeqCst`) make sure no wake-up is lost; a stale token only causes one
-//! spurious re-poll.
+//! `WaitIoWaker`, otherwise it unparks the coroutine (or thread). A `notified` flag and a
+//! `waiting` flag (Dekker-style, `SeqCst`) make sure no wake-up is lost; a stale token only
+//! causes one spurious re-poll.
 
 use std::cell::Cell;
 use std::future::Future;

@@ -304,9 +304,13 @@ fn green<T>(
     state: Arc<JoinState<T>>,
     spawned: io::Result<may::coroutine::JoinHandle<()>>,
 ) -> JoinHandle<T> {
-    let coroutine = spawned
-        .map_err(|e| state.complete(Err(spawn_failed(e))))
-        .ok();
+    let coroutine = match spawned {
+        Ok(handle) => Some(handle),
+        Err(e) => {
+            state.complete(Err(spawn_failed(e)));
+            None
+        }
+    };
     TaskOrThread::Task(GreenHandle {
         state,
         _coroutine: coroutine,
