@@ -1,9 +1,8 @@
 //! The HTTP case: one hyper hello-world service on hyper over raw tokio (hyper-util's
 //! `TokioIo` and `TokioTimer`, as hyper's own examples serve), over raw smol (hyper's I/O
 //! and timer traits over async-io, as the smol-hyper crate implements them, reading
-//! without zeroing), and through
-//! `anyrt::hyper` on each backend; loaded by the HTTP/1 keep-alive load generator in
-//! `echo::load`.
+//! without zeroing), and through `anyrt::hyper` on each backend; loaded by the HTTP/1
+//! keep-alive load generator in `echo::load`.
 
 use std::convert::Infallible;
 use std::future::Future;
