@@ -21,7 +21,7 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
@@ -36,9 +36,13 @@ use crate::time::Timers;
 /// The bit `WaitIoWaker::wakeup` sets in a socket's readiness flags.
 pub(crate) const WAKER_BIT: usize = 0x8000_0000;
 
-/// A key in a loop's timer map: deadline, then an id unique in that loop (see
-/// [`Registrations::add_timer`]).
+/// A key in a task's timer map: deadline, then a unique id.
 pub(crate) type TimerKey = (Instant, u64);
+
+pub(crate) fn next_timer_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Relaxed)
+}
 
 /// The state of one running poll loop, shared with its waker.
 ///
@@ -121,21 +125,6 @@ pub(crate) struct Registrations {
     io_slot: Option<Arc<dyn IoWait>>,
     /// The deadline of this loop's pending timer-thread entry (socket + deadline case).
     armed: Option<Instant>,
-    /// The id of the next timer key. Never reset (clearing the timers does not reset it):
-    /// a `Sleep` may put its old key back after a clear, which a reused id could collide
-    /// with. Per loop, not global: a shared counter would be one contended atomic per
-    /// timer between the workers.
-    next_timer: u64,
-}
-
-impl Registrations {
-    /// Registers a timer due at `deadline`; returns its key.
-    pub(crate) fn add_timer(&mut self, deadline: Instant, waker: Waker) -> TimerKey {
-        let key = (deadline, self.next_timer);
-        self.next_timer += 1;
-        self.timers.insert(key, waker);
-        key
-    }
 }
 
 impl std::fmt::Debug for LoopState {

@@ -8,7 +8,7 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::poll_loop::{TaskLoop, TimerKey, lock, same_loop, with_current};
+use crate::poll_loop::{TaskLoop, TimerKey, lock, next_timer_id, same_loop, with_current};
 
 /// The Green backend's sleep future.
 ///
@@ -91,7 +91,8 @@ impl Future for Sleep {
             }
             (Some(cur), _) => {
                 this.unregister();
-                let key = cur.core().local().add_timer(deadline, cx.waker().clone());
+                let key = (deadline, next_timer_id());
+                cur.core().local().timers.insert(key, cx.waker().clone());
                 this.reg = Registration::Task {
                     owner: cur.clone(),
                     key,
