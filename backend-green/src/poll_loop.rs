@@ -3,8 +3,7 @@
 //!
 //! A task waits between polls in exactly one place:
 //!
-//! * no socket of its own → park (the coroutine's own may park, or a plain thread's
-//!   `Blocker`);
+//! * no socket of its own → park (may's `Blocker`: the coroutine, or a plain thread);
 //! * one socket in the task's IO slot → `wait_io` on that socket, directly in this coroutine
 //!   (the cheapest wait may has: the same as a raw may socket call).
 //!
@@ -14,9 +13,9 @@
 //! load can fire before the coroutine is registered with it, which parks it for good.)
 //!
 //! The waker knows how the task waits: during `wait_io` it kicks the socket's
-//! `WaitIoWaker`, otherwise it unparks the coroutine (or thread). A `notified` flag and a
-//! `waiting` flag (Dekker-style, `SeqCst`) make sure no wake-up is lost; a stale token only
-//! causes one spurious re-poll.
+//! `WaitIoWaker`, otherwise it unparks the `Blocker`. A `notified` flag and a `waiting` flag
+//! (Dekker-style, `SeqCst`) make sure no wake-up is lost; a stale token only causes one
+//! spurious re-poll.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -48,11 +47,9 @@ pub(crate) fn next_timer_id() -> u64 {
 ///
 /// A green task embeds its `LoopState` in the allocation it shares with its join handle (see
 /// [`TaskLoop`]); `block_on` keeps one per coroutine or thread. What only a loop that waits
-/// needs lives in [`WaitState`], in place but initialised on first use: a task that
-/// completes in its first poll writes none of it, and a task that waits needs no allocation
-/// for it. (Boxed, it cost every waiting task one allocation more: measured, 12.4 against
-/// 11.4 allocations per short connection, 157.6 M against 150.2 M instructions for 20 000
-/// concurrent sleeps under callgrind, spawn+join unchanged.)
+/// needs lives in [`WaitState`], made on first use: a task that completes in its first poll
+/// allocates nothing beyond its join state (which stays small enough for the allocator's
+/// fast path).
 pub(crate) struct LoopState {
     in_coroutine: bool,
     /// Set by every wake since the current poll started.
@@ -61,61 +58,22 @@ pub(crate) struct LoopState {
     waiting: AtomicBool,
     /// Yields in a row without a wait (see `yield_worker`); only the loop touches it.
     self_wakes: AtomicU32,
-    waits: OnceLock<WaitState>,
+    waits: OnceLock<Box<WaitState>>,
 }
 
 /// The part of a [`LoopState`] that a loop needs once it registers a timer or socket, or
 /// waits.
 #[derive(Default)]
 struct WaitState {
-    /// Made by the loop on its first park, on the coroutine (or thread) it parks.
-    parker: OnceLock<Parker>,
+    /// Made by the loop on its first park: may's `Blocker` must be created on the
+    /// coroutine (or thread) it parks.
+    blocker: OnceLock<Blocker>,
     /// The socket the loop waits on in `wait_io`, if it does.
     io_waker: Mutex<Option<WaitIoWaker>>,
     local: Mutex<Registrations>,
     /// A loop nested in this one's poll (blocking-style code called from a future), which
     /// an abort of this task must wake.
     nested: Mutex<Option<Arc<dyn TaskLoop>>>,
-}
-
-/// How a loop parks, and how its waker unparks it.
-enum Parker {
-    /// A loop on a coroutine parks that coroutine with may's `park` (the park every may
-    /// coroutine has; no allocation, where a `Blocker` makes one). A loop state only ever
-    /// runs on the coroutine that made it (a task's own, or that coroutine's cached one), so
-    /// `park()` always parks this coroutine. An unpark that comes late (the loop was woken
-    /// otherwise) leaves a token: the next park returns at once and the loop re-checks its
-    /// flags, as with any spurious wake-up; code of the user's that parks the coroutine
-    /// itself (`may::coroutine::park`) must expect spurious wake-ups, as may documents.
-    Coroutine(may::coroutine::Coroutine),
-    /// A plain thread (`block_on` off the coroutines).
-    Thread(Blocker),
-}
-
-impl Parker {
-    /// The parker of the current coroutine or thread.
-    fn here() -> Parker {
-        if may::coroutine::is_coroutine() {
-            Parker::Coroutine(may::coroutine::current())
-        } else {
-            Parker::Thread(Blocker::new(false))
-        }
-    }
-
-    fn park(&self) {
-        match self {
-            Parker::Coroutine(_) => may::coroutine::park(),
-            // Without a timeout: cannot fail (nothing cancels our threads' blockers).
-            Parker::Thread(b) => drop(b.park(None)),
-        }
-    }
-
-    fn unpark(&self) {
-        match self {
-            Parker::Coroutine(co) => co.unpark(),
-            Parker::Thread(b) => b.unpark(),
-        }
-    }
 }
 
 /// What futures polled by this loop register: timers and the elected socket.
@@ -194,8 +152,8 @@ impl LoopState {
                 return;
             }
             drop(io);
-            if let Some(p) = waits.parker.get() {
-                p.unpark();
+            if let Some(b) = waits.blocker.get() {
+                b.unpark();
             }
         }
         // Not waiting: the loop checks `notified` before it waits.
@@ -237,7 +195,7 @@ impl LoopState {
     }
 
     fn waits(&self) -> &WaitState {
-        self.waits.get_or_init(WaitState::default)
+        self.waits.get_or_init(Box::default)
     }
 
     /// The loop's timers and socket slot.
@@ -261,11 +219,11 @@ impl LoopState {
     /// Gives up the socket slot (its other wakers are woken to elect a new waiter) and
     /// drops the timers.
     fn clear(&self) {
-        // Whatever registers (a timer, the socket slot) goes through `local()`, which
-        // initialises the wait state: without it there is nothing to clear, and a task that
-        // completes without registering anything (most short ones) never initialises it.
-        // Not keyed on whether the loop waited: a poll can take the socket slot, be woken
-        // before the loop waits, and complete on its next poll.
+        // Whatever registers (a timer, the socket slot) goes through `local()`, which makes
+        // the wait state: without one there is nothing to clear, and a task that completes
+        // without registering anything (most short ones) never makes it. Not keyed on
+        // whether the loop waited: a poll can take the socket slot, be woken before the
+        // loop waits, and complete on its next poll.
         let Some(waits) = self.waits.get() else {
             return;
         };
@@ -284,10 +242,11 @@ impl LoopState {
     }
 
     fn park(&self) {
-        let parker = self.waits().parker.get_or_init(Parker::here);
+        let blocker = self.waits().blocker.get_or_init(|| Blocker::new(false));
         self.waiting.store(true, SeqCst);
         if !self.notified.load(SeqCst) {
-            parker.park();
+            // Without a timeout: cannot fail (nothing cancels our coroutines).
+            let _ = blocker.park(None);
         }
         self.waiting.store(false, SeqCst);
     }
@@ -522,36 +481,16 @@ fn yield_worker(owner: &Arc<dyn TaskLoop>) {
     core.park();
 }
 
-/// What anyrt-green keeps per coroutine (per thread, off the coroutines). One
-/// coroutine-local for both: may allocates each coroutine-local of a coroutine on its first
-/// use, so an implicit task, which uses both, pays one allocation instead of two.
-struct CoroutineState {
-    /// The loop state `block_on` reuses: blocking-style code calls `block_on` for every
-    /// read and write, which must not allocate. A `LoopState` parks the coroutine or
-    /// thread that made it. An implicit task starts with its own state here, so that
-    /// aborting it reaches its blocking calls.
-    cached: Cell<Option<Arc<dyn TaskLoop>>>,
-    /// The implicit thread's cancellation token (see [`implicit_slot`]); used on
-    /// coroutines only.
-    implicit: anyrt_core::backend::ImplicitSlot,
-}
-
-may::coroutine_local!(
-    static STATE: CoroutineState = CoroutineState {
-        cached: Cell::new(None),
-        implicit: anyrt_core::backend::ImplicitSlot::new(),
-    }
-);
-
-/// Calls `f` with this coroutine's (or thread's) cached loop state.
-fn with_cached<R>(f: impl FnOnce(&Cell<Option<Arc<dyn TaskLoop>>>) -> R) -> R {
-    STATE.with(|s| f(&s.cached))
-}
+// The loop state `block_on` reuses: blocking-style code calls `block_on` for every read
+// and write, which must not allocate. Coroutine-local (thread-local on a plain thread): a
+// `LoopState` parks the coroutine or thread that made it. An implicit task starts with its own
+// state here, so that aborting it reaches its blocking calls.
+may::coroutine_local!(static CACHED: Cell<Option<Arc<dyn TaskLoop>>> = Cell::new(None));
 
 /// Makes `owner` (an implicit task's state) the loop state of this coroutine's
 /// blocking-style calls.
 pub(crate) fn enter_implicit(owner: Arc<dyn TaskLoop>) {
-    with_cached(|c| c.set(Some(owner)));
+    CACHED.with(|c| c.set(Some(owner)));
 }
 
 /// Runs `fut` to completion on the current coroutine or thread.
@@ -578,7 +517,7 @@ pub(crate) fn block_on_stoppable<F: Future>(fut: F) -> Option<F::Output> {
     let fut = std::pin::pin!(fut);
     // One lookup: the cell is the coroutine's own (or, on a plain thread, the thread's),
     // so holding it across the loop's waits is sound.
-    with_cached(|cached| {
+    CACHED.with(|cached| {
         // Taken while in use: a nested `block_on` makes a fresh one.
         let owner = cached.take().unwrap_or_else(|| {
             let core: Arc<dyn TaskLoop> = Arc::new(LoopState::new(in_coroutine));
@@ -615,7 +554,7 @@ pub(crate) enum DirectWait {
 /// does, in a way an abort of the current implicit task, or a cancellation of its implicit
 /// thread, can interrupt.
 pub(crate) fn wait_direct(io: &dyn IoWait) -> DirectWait {
-    with_cached(|cached| {
+    CACHED.with(|cached| {
         let owner = cached.take();
         let waited = match &owner {
             Some(o) if o.stop().is_some() => {
@@ -650,12 +589,17 @@ pub(crate) fn wait_direct(io: &dyn IoWait) -> DirectWait {
     })
 }
 
+may::coroutine_local!(
+    static IMPLICIT_SLOT: anyrt_core::backend::ImplicitSlot =
+        anyrt_core::backend::ImplicitSlot::new()
+);
+
 /// Access to the coroutine's own implicit slot (its cancellation token), registered with
 /// anyrt-core when a runtime is built; `false` off may's coroutines.
 pub(crate) fn implicit_slot(f: &mut dyn FnMut(&anyrt_core::backend::ImplicitSlot)) -> bool {
     if !may::coroutine::is_coroutine() {
         return false;
     }
-    STATE.with(|s| f(&s.implicit));
+    IMPLICIT_SLOT.with(|slot| f(slot));
     true
 }
