@@ -485,12 +485,56 @@ fn yield_worker(owner: &Arc<dyn TaskLoop>) {
 // and write, which must not allocate. Coroutine-local (thread-local on a plain thread): a
 // `LoopState` parks the coroutine or thread that made it. An implicit task starts with its own
 // state here, so that aborting it reaches its blocking calls.
-may::coroutine_local!(static CACHED: Cell<Option<Arc<dyn TaskLoop>>> = Cell::new(None));
+may::coroutine_local!(static CACHED: CachedLoop = CachedLoop(Cell::new(None)));
+
+/// The cell behind `CACHED`, which must not drop a coroutine's park where may tears the
+/// coroutine down.
+///
+/// may drops a coroutine's locals on the worker, after the coroutine ended. That can happen
+/// *inside* may's bookkeeping for the coroutine's last park: a wake-up that lands while the
+/// coroutine is on its way into `Blocker::park` makes the worker resume it from within
+/// `Park::subscribe`, and if the coroutine then runs to its end, its locals are dropped
+/// there. Dropping the `Blocker` then waits for that `subscribe` to return, which it never
+/// does (the same worker's stack, further down): the worker spins forever, and every task
+/// and socket it serves goes silent. So an implicit task empties the cell itself before
+/// it ends ([`leave_implicit`]), in the coroutine, where `Park::drop` yields instead; and
+/// a loop that is still here when may drops the locals (blocking-style code called from
+/// an async task, or from a coroutine anyrt did not spawn) goes to the timer thread, which
+/// drops it once that `subscribe` has returned.
+struct CachedLoop(Cell<Option<Arc<dyn TaskLoop>>>);
+
+impl std::ops::Deref for CachedLoop {
+    type Target = Cell<Option<Arc<dyn TaskLoop>>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl Drop for CachedLoop {
+    fn drop(&mut self) {
+        let Some(owner) = self.0.take() else {
+            return;
+        };
+        let core = owner.core();
+        let parked = core.waits.get().is_some_and(|w| w.blocker.get().is_some());
+        if core.in_coroutine && parked && !may::coroutine::is_coroutine() {
+            crate::time::drop_later(owner);
+        }
+    }
+}
 
 /// Makes `owner` (an implicit task's state) the loop state of this coroutine's
 /// blocking-style calls.
 pub(crate) fn enter_implicit(owner: Arc<dyn TaskLoop>) {
     CACHED.with(|c| c.set(Some(owner)));
+}
+
+/// Drops this coroutine's loop state while the coroutine still runs: the end of an
+/// implicit task (see [`CachedLoop`]).
+pub(crate) fn leave_implicit() {
+    let owner = CACHED.with(|c| c.take());
+    drop(owner);
 }
 
 /// Runs `fut` to completion on the current coroutine or thread.

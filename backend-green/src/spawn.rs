@@ -234,6 +234,7 @@ where
         poll_loop::enter_implicit(me);
         // Aborted: the handle reported it already, and `complete` keeps the first result.
         st.complete(catch_panic(f));
+        poll_loop::leave_implicit();
     });
     green(state, spawned)
 }

@@ -221,7 +221,16 @@ fn notify(owner: &Weak<dyn TaskLoop>) {
     }
 }
 
+/// Drops `owner` on the timer thread, soon: for a loop state that must not be dropped where
+/// it is (see `poll_loop::CachedLoop`). The timer thread never runs a coroutine, so it can
+/// wait for whatever may still does with the loop's park.
+pub(crate) fn drop_later(owner: Arc<dyn TaskLoop>) {
+    timer_thread().add(Instant::now(), Entry::Drop(owner));
+}
+
 enum Entry {
+    /// Only to be dropped (see [`drop_later`]).
+    Drop(Arc<dyn TaskLoop>),
     /// A coroutine's poll loop (see [`wake_at`]): woken through the dispatcher.
     Coroutine(Weak<dyn TaskLoop>),
     /// A plain thread's poll loop: woken by the timer thread.
@@ -312,6 +321,7 @@ impl TimerThread {
                     match e {
                         Entry::Coroutine(w) => loops.push(w),
                         Entry::Thread(w) => notify(&w),
+                        Entry::Drop(owner) => drop(owner),
                         Entry::Shared(slot) => {
                             let w = lock(&slot).take();
                             if let Some(w) = w {

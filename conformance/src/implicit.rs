@@ -745,3 +745,66 @@ pub fn implicit_task_group_cancels_blocked_children_and_body<R: Runtime>(rt: R) 
     let payload = caught.unwrap_err();
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"implicit child boom"));
 }
+
+/// Conformance case: detached threads that end just as another thread wakes them leave
+/// every worker running.
+///
+/// Each round parks 100 detached implicit threads on channels and wakes them all at once
+/// from another thread; each ends right after its wake-up. On Green a wake-up can land
+/// while the coroutine is still on its way into the park, and the worker then resumes it
+/// inside its own bookkeeping for that park: the thread's end must not tear the park down
+/// underneath (that once left the worker spinning forever, and every socket it served
+/// went silent). Then 64 echo round trips, whose sockets are spread over every worker,
+/// must all complete.
+pub fn threads_that_end_as_they_are_woken_leave_every_worker_running<R: Runtime>(rt: R) {
+    const ROUNDS: usize = 40;
+    const PER_ROUND: usize = 100;
+    let ended = Arc::new(AtomicUsize::new(0));
+    for round in 1..=ROUNDS {
+        let mut wakes = Vec::with_capacity(PER_ROUND);
+        for _ in 0..PER_ROUND {
+            let (tx, rx) = async_channel::bounded::<()>(1);
+            wakes.push(tx);
+            let (rt2, ended) = (rt.clone(), ended.clone());
+            drop(implicit::spawn(&rt, move || {
+                let _ = implicit::block_on(&rt2, rx.recv());
+                ended.fetch_add(1, Ordering::SeqCst);
+            }));
+        }
+        let waker = implicit::spawn(&rt, move || {
+            for tx in wakes {
+                tx.try_send(()).unwrap();
+            }
+        });
+        waker.join().unwrap();
+        let t0 = Instant::now();
+        while ended.load(Ordering::SeqCst) < round * PER_ROUND {
+            assert!(
+                t0.elapsed() < PROMPT,
+                "round {round}: {} of {} threads ended",
+                ended.load(Ordering::SeqCst),
+                round * PER_ROUND
+            );
+            implicit::sleep(&rt, ms(1));
+        }
+    }
+    let addr = echo_server(&rt);
+    let clients: Vec<_> = (0..64u32)
+        .map(|c| {
+            let rt2 = rt.clone();
+            implicit::spawn(&rt, move || {
+                let mut s = TcpStream::connect(&rt2, addr).unwrap();
+                s.set_read_timeout(Some(PROMPT)).unwrap();
+                let msg = c.to_be_bytes();
+                s.write_all(&msg).unwrap();
+                let mut back = [0u8; 4];
+                s.read_exact(&mut back)
+                    .unwrap_or_else(|e| panic!("client {c}: no echo: {e}"));
+                assert_eq!(back, msg);
+            })
+        })
+        .collect();
+    for t in clients {
+        t.join().unwrap();
+    }
+}

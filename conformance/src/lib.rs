@@ -108,6 +108,7 @@ macro_rules! suite {
             $crate::suite!(@case implicit, implicit, a_stream_is_shared_and_cloned, ($rt), ($make), ($stop));
             $crate::suite!(@case implicit, implicit, cancel_reaches_blocked_and_later_socket_calls, ($rt), ($make), ($stop));
             $crate::suite!(@case implicit, implicit, implicit_task_group_cancels_blocked_children_and_body, ($rt), ($make), ($stop));
+            $crate::suite!(@case implicit, implicit, threads_that_end_as_they_are_woken_leave_every_worker_running, ($rt), ($make), ($stop));
         }
         #[allow(non_snake_case)]
         mod net_tcp {
