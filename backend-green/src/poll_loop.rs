@@ -20,7 +20,7 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
@@ -35,21 +35,19 @@ use crate::time::Timers;
 /// The bit `WaitIoWaker::wakeup` sets in a socket's readiness flags.
 pub(crate) const WAKER_BIT: usize = 0x8000_0000;
 
-/// A key in a task's timer map: deadline, then a unique id.
+/// A key in a loop's timer map: deadline, then an id unique in that loop (see
+/// [`Registrations::add_timer`]).
 pub(crate) type TimerKey = (Instant, u64);
-
-pub(crate) fn next_timer_id() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Relaxed)
-}
 
 /// The state of one running poll loop, shared with its waker.
 ///
 /// A green task embeds its `LoopState` in the allocation it shares with its join handle (see
 /// [`TaskLoop`]); `block_on` keeps one per coroutine or thread. What only a loop that waits
-/// needs lives in [`WaitState`], made on first use: a task that completes in its first poll
-/// allocates nothing beyond its join state (which stays small enough for the allocator's
-/// fast path).
+/// needs lives in [`WaitState`], in place but initialised on first use: a task that
+/// completes in its first poll writes none of it, and a task that waits needs no allocation
+/// for it. (Boxed, it cost every waiting task one allocation more: measured, 12.4 against
+/// 11.4 allocations per short connection, 157.6 M against 150.2 M instructions for 20 000
+/// concurrent sleeps under callgrind, spawn+join unchanged.)
 pub(crate) struct LoopState {
     in_coroutine: bool,
     /// Set by every wake since the current poll started.
@@ -58,7 +56,7 @@ pub(crate) struct LoopState {
     waiting: AtomicBool,
     /// Yields in a row without a wait (see `yield_worker`); only the loop touches it.
     self_wakes: AtomicU32,
-    waits: OnceLock<Box<WaitState>>,
+    waits: OnceLock<WaitState>,
 }
 
 /// The part of a [`LoopState`] that a loop needs once it registers a timer or socket, or
@@ -83,6 +81,21 @@ pub(crate) struct Registrations {
     io_slot: Option<Arc<dyn IoWait>>,
     /// The deadline of this loop's pending timer-thread entry (socket + deadline case).
     armed: Option<Instant>,
+    /// The id of the next timer key. Never reset (clearing the timers does not reset it):
+    /// a `Sleep` may put its old key back after a clear, which a reused id could collide
+    /// with. Per loop, not global: a shared counter would be one contended atomic per
+    /// timer between the workers.
+    next_timer: u64,
+}
+
+impl Registrations {
+    /// Registers a timer due at `deadline`; returns its key.
+    pub(crate) fn add_timer(&mut self, deadline: Instant, waker: Waker) -> TimerKey {
+        let key = (deadline, self.next_timer);
+        self.next_timer += 1;
+        self.timers.insert(key, waker);
+        key
+    }
 }
 
 impl std::fmt::Debug for LoopState {
@@ -195,7 +208,7 @@ impl LoopState {
     }
 
     fn waits(&self) -> &WaitState {
-        self.waits.get_or_init(Box::default)
+        self.waits.get_or_init(WaitState::default)
     }
 
     /// The loop's timers and socket slot.
@@ -219,11 +232,11 @@ impl LoopState {
     /// Gives up the socket slot (its other wakers are woken to elect a new waiter) and
     /// drops the timers.
     fn clear(&self) {
-        // Whatever registers (a timer, the socket slot) goes through `local()`, which makes
-        // the wait state: without one there is nothing to clear, and a task that completes
-        // without registering anything (most short ones) never makes it. Not keyed on
-        // whether the loop waited: a poll can take the socket slot, be woken before the
-        // loop waits, and complete on its next poll.
+        // Whatever registers (a timer, the socket slot) goes through `local()`, which
+        // initialises the wait state: without it there is nothing to clear, and a task that
+        // completes without registering anything (most short ones) never initialises it.
+        // Not keyed on whether the loop waited: a poll can take the socket slot, be woken
+        // before the loop waits, and complete on its next poll.
         let Some(waits) = self.waits.get() else {
             return;
         };

