@@ -219,3 +219,88 @@ fn sockets_give_their_std_socket_back() {
     assert_eq!(udp.get_ref().local_addr().unwrap(), u_addr);
     assert_eq!(udp.into_inner().unwrap().local_addr().unwrap(), u_addr);
 }
+
+#[test]
+fn blocking_code_that_ends_as_it_is_woken_leaves_every_worker_running() {
+    use anyrt_core::io::{AsyncReadExt, AsyncWriteExt};
+    use anyrt_core::net::TcpListener;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // The conformance case `threads_that_end_as_they_are_woken_leave_every_worker_running`
+    // covers implicit tasks; this covers the two other ways a coroutine gets a cached loop
+    // state: blocking-style code called from an async task, and from a coroutine anyrt did
+    // not spawn (may's own). Each ends right after a wake-up from another thread, which can
+    // land while it goes into its park; its end must not stall the worker.
+    const ROUNDS: usize = 40;
+    const PER_ROUND: usize = 100;
+    let rt = Green::new();
+    let ended = Arc::new(AtomicUsize::new(0));
+    for round in 1..=ROUNDS {
+        let mut wakes = Vec::with_capacity(PER_ROUND);
+        for i in 0..PER_ROUND {
+            let (tx, rx) = async_channel::bounded::<()>(1);
+            wakes.push(tx);
+            let ended = ended.clone();
+            let body = move || {
+                let _ = rt.block_on(rx.recv());
+                ended.fetch_add(1, Ordering::SeqCst);
+            };
+            if i % 2 == 0 {
+                drop(rt.spawn(async move { body() }));
+            } else {
+                // SAFETY: `body` keeps no thread-local borrow across its wait, and its stack
+                // (may's default) holds a `block_on` of a channel receive.
+                let spawned = unsafe { may::coroutine::spawn(body) };
+                drop(spawned);
+            }
+        }
+        std::thread::spawn(move || {
+            for tx in wakes {
+                tx.try_send(()).unwrap();
+            }
+        })
+        .join()
+        .unwrap();
+        let t0 = Instant::now();
+        while ended.load(Ordering::SeqCst) < round * PER_ROUND {
+            assert!(t0.elapsed() < PROMPT, "round {round}: not every task ended");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    // Sockets are spread over every worker's poller: each round trip needs its worker.
+    let echoed = rt.block_on(async move {
+        let l = rt.tcp_listen("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let server = rt.spawn(async move {
+            for _ in 0..64 {
+                let (mut s, _) = l.accept().await.unwrap();
+                drop(rt.spawn(async move {
+                    let mut buf = [0u8; 4];
+                    s.read_exact(&mut buf).await.unwrap();
+                    s.write_all(&buf).await.unwrap();
+                }));
+            }
+        });
+        let clients: Vec<_> = (0..64u32)
+            .map(|c| {
+                rt.spawn(async move {
+                    let mut s = rt.tcp_connect(addr).await.unwrap();
+                    s.write_all(&c.to_be_bytes()).await.unwrap();
+                    let mut back = [0u8; 4];
+                    rt.timeout(PROMPT, s.read_exact(&mut back))
+                        .await
+                        .unwrap_or_else(|_| panic!("client {c}: no echo"))
+                        .unwrap();
+                    u32::from_be_bytes(back)
+                })
+            })
+            .collect();
+        let mut sum = 0;
+        for h in clients {
+            sum += rt.timeout(PROMPT, h).await.unwrap().unwrap();
+        }
+        rt.timeout(PROMPT, server).await.unwrap().unwrap();
+        sum
+    });
+    assert_eq!(echoed, (0..64).sum::<u32>());
+}
