@@ -369,11 +369,29 @@ impl TimerThread {
                         }
                     }
                 }
-                dispatcher().wake_all(&mut loops);
+                dispatcher().wake_all(&mut loops, now);
                 queue = lock(&self.queue);
                 continue;
             }
-            queue = match queue.earliest() {
+            // A batch the dispatcher has not taken in time: delivered from here.
+            let recheck = match DISPATCHER.get() {
+                Some(d) => {
+                    let recheck = d.overdue(now, &mut loops);
+                    if !loops.is_empty() {
+                        drop(queue);
+                        loops.drain(..).for_each(|w| notify(&w));
+                        queue = lock(&self.queue);
+                        continue;
+                    }
+                    recheck
+                }
+                None => None,
+            };
+            let next = match (queue.earliest(), recheck) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            queue = match next {
                 Some(deadline) => {
                     let wait = deadline.saturating_duration_since(now);
                     self.cv
@@ -394,19 +412,37 @@ impl TimerThread {
 /// after the other; at a hundred thousand due timers that made the last ones late by the
 /// sum. From a may worker the same wake is a push onto the worker's own queue. So the
 /// timer thread hands each batch of due loops to this coroutine and unparks it once.
+///
+/// The coroutine's wake-up waits in one worker's queue for wake-ups from outside the
+/// workers, which the other workers do not take from: while that worker is blocked (a
+/// task in a blocking call, a panic hook printing a backtrace), every green task's timers
+/// would wait with it. So a batch not taken within [`DISPATCH_PATIENCE`] is delivered by
+/// the timer thread itself, as if there were no dispatcher.
 struct Dispatcher {
-    batch: Mutex<Vec<Weak<dyn TaskLoop>>>,
+    batch: Mutex<Batch>,
     /// The coroutine's blocker; unset until it runs (or if it could not be spawned), and
     /// meanwhile the timer thread wakes loops itself.
     blocker: OnceLock<Arc<may::sync::Blocker>>,
 }
 
+/// The loops handed to the dispatcher and not yet taken.
+#[derive(Default)]
+struct Batch {
+    loops: Vec<Weak<dyn TaskLoop>>,
+    /// When the first of them was handed over.
+    since: Option<Instant>,
+}
+
+/// How long the dispatcher may leave a batch before the timer thread delivers it.
+const DISPATCH_PATIENCE: Duration = Duration::from_millis(5);
+
+static DISPATCHER: OnceLock<&'static Dispatcher> = OnceLock::new();
+
 fn dispatcher() -> &'static Dispatcher {
-    static DISPATCHER: OnceLock<&'static Dispatcher> = OnceLock::new();
     DISPATCHER.get_or_init(|| {
         // One per process, alive until exit, like the timer thread.
         let d: &'static Dispatcher = Box::leak(Box::new(Dispatcher {
-            batch: Mutex::new(Vec::new()),
+            batch: Mutex::new(Batch::default()),
             blocker: OnceLock::new(),
         }));
         // Only loops on green coroutines use it, so may is configured and running by now.
@@ -421,17 +457,34 @@ const DISPATCHER_STACK: usize = 32 * 1024;
 
 impl Dispatcher {
     /// Wakes every loop in `loops` (emptying it): through the coroutine once it runs.
-    fn wake_all(&self, loops: &mut Vec<Weak<dyn TaskLoop>>) {
+    fn wake_all(&self, loops: &mut Vec<Weak<dyn TaskLoop>>, now: Instant) {
         if loops.is_empty() {
             return;
         }
         match self.blocker.get() {
             Some(b) => {
-                lock(&self.batch).append(loops);
+                let mut batch = lock(&self.batch);
+                batch.since.get_or_insert(now);
+                batch.loops.append(loops);
+                drop(batch);
                 b.unpark();
             }
             None => loops.drain(..).for_each(|w| notify(&w)),
         }
+    }
+
+    /// The timer thread's check on the dispatcher: moves into `late` a batch it has left
+    /// for [`DISPATCH_PATIENCE`] (the caller wakes them); otherwise returns when to look
+    /// again, if a batch waits.
+    fn overdue(&self, now: Instant, late: &mut Vec<Weak<dyn TaskLoop>>) -> Option<Instant> {
+        let mut batch = lock(&self.batch);
+        let due = batch.since? + DISPATCH_PATIENCE;
+        if now < due {
+            return Some(due);
+        }
+        batch.since = None;
+        std::mem::swap(&mut batch.loops, late);
+        None
     }
 
     fn run(&self) {
@@ -439,7 +492,11 @@ impl Dispatcher {
         let _ = self.blocker.set(blocker.clone());
         let mut mine = Vec::new();
         loop {
-            std::mem::swap(&mut *lock(&self.batch), &mut mine);
+            {
+                let mut batch = lock(&self.batch);
+                batch.since = None;
+                std::mem::swap(&mut batch.loops, &mut mine);
+            }
             if mine.is_empty() {
                 // Unparked after every hand-over: a wake-up is never lost, and a stale
                 // one only makes this loop look once more.

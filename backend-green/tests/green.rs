@@ -304,3 +304,57 @@ fn blocking_code_that_ends_as_it_is_woken_leaves_every_worker_running() {
     });
     assert_eq!(echoed, (0..64).sum::<u32>());
 }
+
+#[test]
+fn timers_fire_while_one_worker_is_blocked() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    // may queues what is woken from outside the workers (here, by the timer thread) on one
+    // worker's own queue, which the other workers do not take from. A worker blocked by a
+    // task (a blocking call, a panic hook printing a backtrace) must not hold up the
+    // timers of the tasks on the other worker.
+    let rt = Green::new();
+    let warm = rt.spawn(async move { rt.sleep(Duration::from_millis(1)).await });
+    rt.block_on(rt.timeout(PROMPT, warm)).unwrap().unwrap();
+    let (started, stop) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let (s, st) = (started.clone(), stop.clone());
+    let hog = rt.spawn(async move {
+        s.store(true, Ordering::SeqCst);
+        let t0 = Instant::now();
+        // Blocks its worker (deliberately not cooperative), for 5 s at most.
+        while !st.load(Ordering::SeqCst) && t0.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
+    while !started.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // Several rounds: the dispatcher's wake-up goes to either worker's queue each time.
+    for round in 0..6 {
+        let done = Arc::new(AtomicUsize::new(0));
+        let _sleepers: Vec<_> = (0..10)
+            .map(|_| {
+                let done = done.clone();
+                rt.spawn(async move {
+                    rt.sleep(Duration::from_millis(10)).await;
+                    done.fetch_add(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        let t0 = Instant::now();
+        // Half of them wait in the blocked worker's queue to start, and half of the rest
+        // are woken through it: some, not all, finish while it is blocked.
+        while done.load(Ordering::SeqCst) == 0 {
+            assert!(
+                t0.elapsed() < Duration::from_secs(1),
+                "round {round}: no sleep of 10 ms done after 1 s, one worker blocked"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    rt.block_on(rt.timeout(PROMPT, hog)).unwrap().unwrap();
+}
