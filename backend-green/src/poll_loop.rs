@@ -46,8 +46,7 @@ pub(crate) type TimerKey = (Instant, u64);
 /// needs lives in [`WaitState`], in place but initialised on first use: a task that
 /// completes in its first poll writes none of it, and a task that waits needs no allocation
 /// for it. (Boxed, it cost every waiting task one allocation more: measured, 12.4 against
-/// 11.4 allocations per short connection, 157.6 M against 150.2 M instructions for 20 000
-/// concurrent sleeps under callgrind, spawn+join unchanged.)
+/// 11.3–11.4 allocations per short connection, spawn+join unchanged.)
 pub(crate) struct LoopState {
     in_coroutine: bool,
     /// Set by every wake since the current poll started.
@@ -496,8 +495,8 @@ fn yield_worker(owner: &Arc<dyn TaskLoop>) {
 
 /// What anyrt-green keeps per coroutine (per thread, off the coroutines). One
 /// coroutine-local for both: may allocates each coroutine-local of a coroutine on its first
-/// use, so an implicit task, which uses both, pays one allocation instead of two (15.1 →
-/// 14.4 allocations per implicit short connection, bench `short` case).
+/// use, so an implicit task, which uses both, pays one allocation instead of two (15.3 →
+/// 14.3 allocations per implicit short connection, bench `short` case).
 struct CoroutineState {
     /// The loop state `block_on` reuses: blocking-style code calls `block_on` for every
     /// read and write, which must not allocate. A `LoopState` parks the coroutine or
