@@ -126,6 +126,24 @@ fn green_workers_blocked_in_std_calls_are_reported() {
     assert!(t.contains("stall-child exiting"), "{t}");
 }
 
+// 8b. So is blocking one of them while the other runs on: what may queued on the blocked
+// one waits for it.
+#[test]
+#[cfg(feature = "green")]
+fn one_green_worker_blocked_in_a_std_call_is_reported() {
+    let (out, _) = run_child("stall-one", "green", "");
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    let lines: Vec<_> = t
+        .lines()
+        .filter(|l| l.starts_with("anyrt-green:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{t}");
+    assert!(lines[0].contains("1 of 2 workers blocked"), "{t}");
+    assert!(lines[0].contains("std::sync"), "{t}");
+    assert!(t.contains("stall-child exiting"), "{t}");
+}
+
 // 9. Start-up errors are errors: no descriptor left for the runtime's event loop.
 #[test]
 fn building_a_runtime_without_descriptors_is_an_error() {
@@ -188,6 +206,8 @@ fn child() {
         ),
         #[cfg(feature = "green")]
         ("stall", _) => stall(),
+        #[cfg(feature = "green")]
+        ("stall-one", _) => stall_one(),
         #[cfg(feature = "green")]
         ("stack-refused", _) => stack_refused(),
         #[cfg(feature = "green")]
@@ -378,6 +398,21 @@ fn stall() {
             b.wait();
         }));
     }
+    std::thread::sleep(Duration::from_millis(3_000));
+    println!("stall-child exiting");
+}
+
+/// One implicit thread waits at a `std::sync::Barrier` no one else reaches: it blocks one of
+/// the two workers for the child's life; the other stays free.
+#[cfg(feature = "green")]
+fn stall_one() {
+    use std::sync::{Arc, Barrier};
+    let rt = anyrt::Green::builder().workers(2).build().unwrap();
+    let barrier = Arc::new(Barrier::new(2));
+    let b = barrier.clone();
+    drop(rt.spawn_implicit(move || {
+        b.wait();
+    }));
     std::thread::sleep(Duration::from_millis(3_000));
     println!("stall-child exiting");
 }

@@ -1,5 +1,5 @@
-//! The stall monitor: a thread that notices when every may worker is stuck in one call
-//! that does not yield, and says so on stderr.
+//! The stall monitor: a thread that notices when may workers are stuck in one call that
+//! does not yield, and says so on stderr.
 //!
 //! A green task that calls something that blocks its OS thread (a `std::sync::Mutex`,
 //! `Condvar`, `Barrier` or `mpsc` wait, `std::thread::sleep`, blocking std I/O) parks the
@@ -7,6 +7,12 @@
 //! program deadlocks without a word. The monitor wakes a probe coroutine every half second;
 //! when the probe has not run for [`STALL`], every worker is stuck, and it writes one line
 //! that starts with `anyrt-green:`, again at most every [`REPEAT`] while the stall lasts.
+//!
+//! One worker blocked is a stall too, if a quieter one: may queues what is woken or spawned
+//! from outside the workers on one worker's own queue, which the others do not take from,
+//! so those tasks wait for the blocked worker (and the probe may be one of them). So the
+//! monitor also looks at each worker's system call every [`PERIOD`]: a worker that has
+//! been in the same call, other than its idle `epoll_wait`, for [`STALL`] is reported.
 
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -90,8 +96,15 @@ impl Probe {
     /// The monitor thread.
     fn watch(&self) {
         let mut reported: Option<Instant> = None;
+        let mut calls = Calls::default();
         loop {
             std::thread::sleep(PERIOD);
+            if let Some(line) = calls.sample()
+                && reported.is_none_or(|r| r.elapsed() >= REPEAT)
+            {
+                eprintln!("{line}");
+                reported = Some(Instant::now());
+            }
             let before = *lock(&self.runs);
             let asked = Instant::now();
             // Until the probe first runs it has no blocker: its first run is what counts.
@@ -130,14 +143,134 @@ impl Probe {
     }
 }
 
+/// What the monitor last saw each worker doing (see [`Calls::sample`]).
+#[derive(Default)]
+struct Calls {
+    /// Per worker thread: its system call (`/proc/.../syscall`: number, arguments, stack
+    /// pointer) and since when it has been seen in that same call.
+    seen: Vec<(i64, String, Instant)>,
+}
+
+impl Calls {
+    /// Samples every worker's system call; returns the report for workers that have been
+    /// blocked in the same one for [`STALL`], unless every worker is (the probe reports
+    /// that).
+    fn sample(&mut self) -> Option<String> {
+        let workers = lock(&WORKERS).clone();
+        let now = Instant::now();
+        let mut stuck = Vec::new();
+        let mut seen = Vec::with_capacity(workers.len());
+        for tid in workers {
+            let Some(call) = syscall(tid) else { continue };
+            let since = match self.seen.iter().find(|(t, c, _)| *t == tid && *c == call) {
+                Some((_, _, since)) => *since,
+                None => now,
+            };
+            if blocking(&call) && now.duration_since(since) >= STALL {
+                stuck.push((call.clone(), now.duration_since(since)));
+            }
+            seen.push((tid, call, since));
+        }
+        self.seen = seen;
+        let n = crate::runtime::workers();
+        if stuck.is_empty() || stuck.len() >= n {
+            return None;
+        }
+        let longest = stuck.iter().map(|(_, d)| *d).max().unwrap_or(STALL);
+        let names: Vec<_> = stuck.iter().map(|(c, _)| call_name(c)).collect();
+        Some(some_blocked(stuck.len(), n, longest, &names.join(", ")))
+    }
+}
+
+/// The system call thread `tid` of this process is in: `/proc/.../syscall`'s line
+/// ("running" when it is not in one).
+fn syscall(tid: i64) -> Option<String> {
+    let line = std::fs::read_to_string(format!("/proc/self/task/{tid}/syscall")).ok()?;
+    Some(line.trim().to_owned())
+}
+
+/// The system call number in a `/proc/.../syscall` line, if the thread is in one.
+fn call_number(call: &str) -> Option<i64> {
+    call.split_whitespace().next()?.parse().ok()
+}
+
+/// Whether a worker in `call` is blocked by a task, not waiting for work (may's workers
+/// wait in `epoll_wait`).
+fn blocking(call: &str) -> bool {
+    // x86_64 and aarch64 numbers of epoll_wait, epoll_pwait, epoll_pwait2.
+    const IDLE: &[i64] = if cfg!(target_arch = "x86_64") {
+        &[232, 281, 441]
+    } else {
+        &[22, 441]
+    };
+    call_number(call).is_some_and(|n| n >= 0 && !IDLE.contains(&n))
+}
+
+/// A name for the system call in `call`, for the report.
+fn call_name(call: &str) -> String {
+    let n = call_number(call).unwrap_or(-1);
+    let known: &[(i64, &str)] = if cfg!(target_arch = "x86_64") {
+        &[
+            (202, "futex: a lock or wait"),
+            (230, "clock_nanosleep: a sleep"),
+            (35, "nanosleep: a sleep"),
+            (0, "read"),
+            (45, "recvfrom"),
+            (24, "sched_yield"),
+        ]
+    } else {
+        &[
+            (98, "futex: a lock or wait"),
+            (115, "clock_nanosleep: a sleep"),
+            (101, "nanosleep: a sleep"),
+            (63, "read"),
+            (207, "recvfrom"),
+            (124, "sched_yield"),
+        ]
+    };
+    match known.iter().find(|(k, _)| *k == n) {
+        Some((_, name)) => (*name).to_owned(),
+        None => format!("system call {n}"),
+    }
+}
+
+/// The line for `k` of the `n` workers blocked (`calls`: in what) for `blocked`, the others
+/// free: the tasks queued on the blocked ones wait.
+fn some_blocked(k: usize, n: usize, blocked: Duration, calls: &str) -> String {
+    let secs = blocked.as_secs_f64();
+    format!(
+        "anyrt-green: {k} of {n} workers blocked for {secs:.1} s ({calls}): a green task called \
+         something that blocks the worker thread (std::sync::Mutex/Condvar/Barrier/mpsc, \
+         std::thread::sleep, blocking std I/O), and the tasks queued on that worker wait for \
+         it. Use anyrt's implicit API, async-lock/async-channel (their blocking calls through \
+         anyrt::implicit::block_on), or spawn_blocking instead"
+    )
+}
+
 /// The line the monitor writes when the probe has waited `waited`.
 fn report(waited: Duration) -> String {
     let workers = lock(&WORKERS).clone();
+    let calls: Vec<_> = workers.iter().filter_map(|t| syscall(*t)).collect();
+    let n = crate::runtime::workers();
+    let idle = calls
+        .iter()
+        .filter(|c| call_number(c).is_some() && !blocking(c))
+        .count();
+    if idle > 0 && idle < calls.len() {
+        // The probe waits behind the busy ones, but not every worker is stuck.
+        let stuck: Vec<_> = calls
+            .iter()
+            .filter(|c| blocking(c))
+            .map(|c| call_name(c))
+            .collect();
+        if !stuck.is_empty() {
+            return some_blocked(stuck.len(), n, waited, &stuck.join(", "));
+        }
+    }
     let running = workers
         .iter()
         .filter(|t| thread_state(**t) == Some('R'))
         .count();
-    let n = crate::runtime::workers();
     let secs = waited.as_secs_f64();
     if running == 0 {
         format!(
