@@ -183,10 +183,17 @@ impl Calls {
 }
 
 /// The system call thread `tid` of this process is in: `/proc/.../syscall`'s line
-/// ("running" when it is not in one).
+/// ("running" when it is not in one), followed by how many times the thread has blocked so
+/// far: two samples are equal only if the thread stayed in that one call between them (not
+/// if it went in and out of a busy lock at the same place).
 fn syscall(tid: i64) -> Option<String> {
     let line = std::fs::read_to_string(format!("/proc/self/task/{tid}/syscall")).ok()?;
-    Some(line.trim().to_owned())
+    let status = std::fs::read_to_string(format!("/proc/self/task/{tid}/status")).ok()?;
+    let switches = status
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .map_or("", str::trim);
+    Some(format!("{} switches={switches}", line.trim()))
 }
 
 /// The system call number in a `/proc/.../syscall` line, if the thread is in one.
