@@ -112,18 +112,8 @@ fn green_stack_overflow_aborts_with_a_message_and_a_bigger_stack_fixes_it() {
 #[test]
 #[cfg(feature = "green")]
 fn green_workers_blocked_in_std_calls_are_reported() {
-    let (out, _) = run_child("stall", "green", "");
-    let t = text(&out);
-    assert!(out.status.success(), "{t}");
-    let lines: Vec<_> = t
-        .lines()
-        .filter(|l| l.starts_with("anyrt-green:"))
-        .collect();
-    // Once after a second, and not again within the next few seconds.
-    assert_eq!(lines.len(), 1, "{t}");
-    assert!(lines[0].contains("blocked"), "{t}");
-    assert!(lines[0].contains("std::sync"), "{t}");
-    assert!(t.contains("stall-child exiting"), "{t}");
+    let line = the_one_stall_report("stall");
+    assert!(line.contains("all 2 workers blocked"), "{line}");
 }
 
 // 8b. So is blocking one of them while the other runs on: what may queued on the blocked
@@ -131,17 +121,25 @@ fn green_workers_blocked_in_std_calls_are_reported() {
 #[test]
 #[cfg(feature = "green")]
 fn one_green_worker_blocked_in_a_std_call_is_reported() {
-    let (out, _) = run_child("stall-one", "green", "");
+    let line = the_one_stall_report("stall-one");
+    assert!(line.contains("1 of 2 workers blocked"), "{line}");
+}
+
+/// Runs the stall child `fault`, which blocks workers in std calls for three seconds, and
+/// returns the monitor's line: one after a second, and not again within the next few.
+#[cfg(feature = "green")]
+fn the_one_stall_report(fault: &str) -> String {
+    let (out, _) = run_child(fault, "green", "");
     let t = text(&out);
     assert!(out.status.success(), "{t}");
+    assert!(t.contains("stall-child exiting"), "{t}");
     let lines: Vec<_> = t
         .lines()
         .filter(|l| l.starts_with("anyrt-green:"))
         .collect();
     assert_eq!(lines.len(), 1, "{t}");
-    assert!(lines[0].contains("1 of 2 workers blocked"), "{t}");
     assert!(lines[0].contains("std::sync"), "{t}");
-    assert!(t.contains("stall-child exiting"), "{t}");
+    lines[0].to_owned()
 }
 
 // 9. Start-up errors are errors: no descriptor left for the runtime's event loop.

@@ -97,13 +97,16 @@ impl Probe {
     fn watch(&self) {
         let mut reported: Option<Instant> = None;
         let mut calls = Calls::default();
+        let say = |line: String, reported: &mut Option<Instant>| {
+            if reported.is_none_or(|r| r.elapsed() >= REPEAT) {
+                eprintln!("{line}");
+                *reported = Some(Instant::now());
+            }
+        };
         loop {
             std::thread::sleep(PERIOD);
-            if let Some(line) = calls.sample()
-                && reported.is_none_or(|r| r.elapsed() >= REPEAT)
-            {
-                eprintln!("{line}");
-                reported = Some(Instant::now());
+            if let Verdict::Some(line) = calls.sample() {
+                say(line, &mut reported);
             }
             let before = *lock(&self.runs);
             let asked = Instant::now();
@@ -117,12 +120,20 @@ impl Probe {
                     break;
                 }
                 let waited = asked.elapsed();
-                if waited >= STALL && reported.is_none_or(|r| r.elapsed() >= REPEAT) {
+                if waited >= STALL {
                     drop(runs);
-                    eprintln!("{}", report(waited));
-                    reported = Some(Instant::now());
+                    match calls.sample() {
+                        Verdict::Some(line) => say(line, &mut reported),
+                        // Some workers (not all) have just gone into a blocking call: the
+                        // next samples tell whether they stay there (the probe may wait
+                        // behind them alone).
+                        Verdict::Moving { blocked_now }
+                            if blocked_now > 0 && blocked_now < crate::runtime::workers() => {}
+                        Verdict::All | Verdict::Unknown | Verdict::Moving { .. } => {
+                            say(report(waited), &mut reported);
+                        }
+                    }
                     runs = lock(&self.runs);
-                    continue;
                 }
                 let step = if waited < STALL {
                     STALL - waited
@@ -146,39 +157,59 @@ impl Probe {
 /// What the monitor last saw each worker doing (see [`Calls::sample`]).
 #[derive(Default)]
 struct Calls {
-    /// Per worker thread: its system call (`/proc/.../syscall`: number, arguments, stack
-    /// pointer) and since when it has been seen in that same call.
+    /// Per worker thread: its system call (see [`syscall`]) and since when it has been seen
+    /// in that same call.
     seen: Vec<(i64, String, Instant)>,
 }
 
+/// What [`Calls::sample`] found.
+enum Verdict {
+    /// The workers' calls cannot be read (no `/proc`): the probe alone decides.
+    Unknown,
+    /// No worker has stayed in one blocking call for [`STALL`]; `blocked_now` are in one.
+    Moving { blocked_now: usize },
+    /// Some workers, not all, have: the line that says so.
+    Some(String),
+    /// Every worker has.
+    All,
+}
+
 impl Calls {
-    /// Samples every worker's system call; returns the report for workers that have been
-    /// blocked in the same one for [`STALL`], unless every worker is (the probe reports
-    /// that).
-    fn sample(&mut self) -> Option<String> {
+    /// Samples every worker's system call: which have stayed in the same blocking one (not
+    /// their idle `epoll_wait`) for [`STALL`].
+    fn sample(&mut self) -> Verdict {
         let workers = lock(&WORKERS).clone();
         let now = Instant::now();
         let mut stuck = Vec::new();
+        let mut blocked_now = 0;
         let mut seen = Vec::with_capacity(workers.len());
         for tid in workers {
-            let Some(call) = syscall(tid) else { continue };
+            let Some(call) = syscall(tid) else {
+                return Verdict::Unknown;
+            };
             let since = match self.seen.iter().find(|(t, c, _)| *t == tid && *c == call) {
                 Some((_, _, since)) => *since,
                 None => now,
             };
-            if blocking(&call) && now.duration_since(since) >= STALL {
-                stuck.push((call.clone(), now.duration_since(since)));
+            if blocking(&call) {
+                blocked_now += 1;
+                if now.duration_since(since) >= STALL {
+                    stuck.push((call_name(&call), now.duration_since(since)));
+                }
             }
             seen.push((tid, call, since));
         }
         self.seen = seen;
         let n = crate::runtime::workers();
-        if stuck.is_empty() || stuck.len() >= n {
-            return None;
+        match stuck.len() {
+            0 => Verdict::Moving { blocked_now },
+            k if k >= n => Verdict::All,
+            k => {
+                let longest = stuck.iter().map(|(_, d)| *d).max().unwrap_or(STALL);
+                let names: Vec<_> = stuck.into_iter().map(|(c, _)| c).collect();
+                Verdict::Some(some_blocked(k, n, longest, &names.join(", ")))
+            }
         }
-        let longest = stuck.iter().map(|(_, d)| *d).max().unwrap_or(STALL);
-        let names: Vec<_> = stuck.iter().map(|(c, _)| call_name(c)).collect();
-        Some(some_blocked(stuck.len(), n, longest, &names.join(", ")))
     }
 }
 
@@ -257,23 +288,7 @@ fn some_blocked(k: usize, n: usize, blocked: Duration, calls: &str) -> String {
 /// The line the monitor writes when the probe has waited `waited`.
 fn report(waited: Duration) -> String {
     let workers = lock(&WORKERS).clone();
-    let calls: Vec<_> = workers.iter().filter_map(|t| syscall(*t)).collect();
     let n = crate::runtime::workers();
-    let idle = calls
-        .iter()
-        .filter(|c| call_number(c).is_some() && !blocking(c))
-        .count();
-    if idle > 0 && idle < calls.len() {
-        // The probe waits behind the busy ones, but not every worker is stuck.
-        let stuck: Vec<_> = calls
-            .iter()
-            .filter(|c| blocking(c))
-            .map(|c| call_name(c))
-            .collect();
-        if !stuck.is_empty() {
-            return some_blocked(stuck.len(), n, waited, &stuck.join(", "));
-        }
-    }
     let running = workers
         .iter()
         .filter(|t| thread_state(**t) == Some('R'))
