@@ -362,10 +362,13 @@ pub(crate) fn run<F: Future>(owner: Arc<dyn TaskLoop>, mut fut: Pin<&mut F>) -> 
     let stop_outer = stop_outer.as_deref().and_then(|o| o.stop());
     let set = |flag: Option<&AtomicBool>| flag.is_some_and(|s| s.load(SeqCst));
     loop {
+        // Cleared before the abort flags are read, not after: an abort sets its flag, then
+        // wakes the loop. Cleared after the check, an abort landing between the two lost
+        // its wake-up, and the task slept on until its own timer (a minute, say).
+        core.notified.store(false, SeqCst);
         if (set(stop) || set(stop_outer)) && !std::thread::panicking() {
             return None;
         }
-        core.notified.store(false, SeqCst);
         CURRENT.with(|c| c.set(mine.take()));
         set_polling_async(true);
         let polled = fut.as_mut().poll(&mut cx);

@@ -178,6 +178,7 @@ macro_rules! suite {
             $crate::suite!(@case async, rt_spawn, aborting_a_started_blocking_job_reports_cancellation, ($rt), ($make), ($stop));
             $crate::suite!(@case async, rt_spawn, a_join_error_is_an_io_error_of_kind_other, ($rt), ($make), ($stop));
             $crate::suite!(@case async, rt_spawn, abort_stops_a_task_whose_handle_nobody_awaits, ($rt), ($make), ($stop));
+            $crate::suite!(@case async, rt_spawn, an_abort_as_the_task_starts_is_not_lost, ($rt), ($make), ($stop));
             $crate::suite!(@case async, rt_spawn, a_128_kib_future_spawned_from_a_2_mib_thread, ($rt), ($make), ($stop));
             $crate::suite!(@case async, rt_spawn, a_panic_in_a_futures_drop_is_reported_and_the_runtime_serves_on, ($rt), ($make), ($stop));
         }
