@@ -32,32 +32,35 @@ fn echo_server<R: Runtime>(rt: &R) -> std::net::SocketAddr {
     addr
 }
 
-/// Conformance case: implicit echo with 200 concurrent clients.
-pub fn implicit_echo_with_200_concurrent_clients<R: Runtime>(rt: R) {
-    let addr = echo_server(&rt);
-    let clients: Vec<_> = (0..200u32)
+/// `clients` implicit threads, each doing `rounds` checked round trips with the echo
+/// server at `addr`; returns the sum of the client numbers that finished (0..clients).
+fn echo_clients<R: Runtime>(rt: &R, addr: std::net::SocketAddr, clients: u32, rounds: u32) -> u32 {
+    let threads: Vec<_> = (0..clients)
         .map(|c| {
             let rt2 = rt.clone();
-            implicit::spawn(&rt, move || {
+            implicit::spawn(rt, move || {
                 let mut s = TcpStream::connect(&rt2, addr).unwrap();
                 s.set_nodelay(true).unwrap();
                 s.set_read_timeout(Some(PROMPT)).unwrap();
-                for round in 0..5u32 {
+                for round in 0..rounds {
                     let msg = format!("client {c} round {round}\n");
                     s.write_all(msg.as_bytes()).unwrap();
                     let mut back = vec![0u8; msg.len()];
-                    s.read_exact(&mut back).unwrap();
+                    s.read_exact(&mut back)
+                        .unwrap_or_else(|e| panic!("client {c} round {round}: no echo: {e}"));
                     assert_eq!(back, msg.as_bytes());
                 }
                 c
             })
         })
         .collect();
-    let mut total = 0;
-    for t in clients {
-        total += t.join().unwrap();
-    }
-    assert_eq!(total, (0..200).sum::<u32>());
+    threads.into_iter().map(|t| t.join().unwrap()).sum()
+}
+
+/// Conformance case: implicit echo with 200 concurrent clients.
+pub fn implicit_echo_with_200_concurrent_clients<R: Runtime>(rt: R) {
+    let addr = echo_server(&rt);
+    assert_eq!(echo_clients(&rt, addr, 200, 5), (0..200).sum::<u32>());
 }
 
 /// Conformance case: bufread line protocol.
@@ -789,22 +792,5 @@ pub fn threads_that_end_as_they_are_woken_leave_every_worker_running<R: Runtime>
         }
     }
     let addr = echo_server(&rt);
-    let clients: Vec<_> = (0..64u32)
-        .map(|c| {
-            let rt2 = rt.clone();
-            implicit::spawn(&rt, move || {
-                let mut s = TcpStream::connect(&rt2, addr).unwrap();
-                s.set_read_timeout(Some(PROMPT)).unwrap();
-                let msg = c.to_be_bytes();
-                s.write_all(&msg).unwrap();
-                let mut back = [0u8; 4];
-                s.read_exact(&mut back)
-                    .unwrap_or_else(|e| panic!("client {c}: no echo: {e}"));
-                assert_eq!(back, msg);
-            })
-        })
-        .collect();
-    for t in clients {
-        t.join().unwrap();
-    }
+    assert_eq!(echo_clients(&rt, addr, 64, 1), (0..64).sum::<u32>());
 }
