@@ -289,9 +289,10 @@ fn some_blocked(k: usize, n: usize, blocked: Duration, calls: &str) -> String {
 fn report(waited: Duration) -> String {
     let workers = lock(&WORKERS).clone();
     let n = crate::runtime::workers();
+    // Out of any system call: computing.
     let running = workers
         .iter()
-        .filter(|t| thread_state(**t) == Some('R'))
+        .filter(|t| syscall(**t).is_some_and(|c| c.starts_with("running")))
         .count();
     let secs = waited.as_secs_f64();
     if running == 0 {
@@ -309,12 +310,4 @@ fn report(waited: Duration) -> String {
              spawn_blocking, or yield in the loop (yield_now)"
         )
     }
-}
-
-/// The scheduling state of thread `tid` of this process ('R' running, 'S' sleeping, …).
-fn thread_state(tid: i64) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
-    // The state follows the command name, which is in parentheses and may hold spaces.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.trim_start().chars().next()
 }
